@@ -6,7 +6,15 @@
 import { spawn } from 'node:child_process';
 
 const pattern = process.argv[2] ?? '.';
-const args = ['--import', 'tsx', 'node_modules/uvu/bin.js', 'tests', `${pattern}.*\\.test\\.ts$`, '-i', 'support'];
+const args = [
+  '--import',
+  'tsx',
+  'node_modules/uvu/bin.js',
+  'tests',
+  `${pattern}.*\\.test\\.ts$`,
+  '-i',
+  'support',
+];
 const child = spawn(process.execPath, args, {
   stdio: ['ignore', 'pipe', 'inherit'],
   env: { ...process.env, NODE_ENV: 'test', LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },
@@ -20,7 +28,9 @@ child.stdout.on('data', (chunk) => {
   if (/Duration:/.test(output) && !lingerTimer) {
     // The suite is over; a handle left open must not hang CI.
     lingerTimer = setTimeout(() => {
-      console.error('\nwarning: the test process kept running after the suite ended (an open handle); stopped it');
+      console.error(
+        '\nwarning: the test process kept running after the suite ended (an open handle); stopped it',
+      );
       child.kill('SIGKILL');
     }, 15_000);
     lingerTimer.unref();

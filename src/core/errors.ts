@@ -55,11 +55,17 @@ export class ConcurrencyError extends AppError {
     readonly expected: string,
     readonly actual: string,
   ) {
-    super(409, 'concurrency-conflict', `Stream ${stream} is at revision ${actual}, expected ${expected}`, [], {
-      stream,
-      expected,
-      actual,
-    });
+    super(
+      409,
+      'concurrency-conflict',
+      `Stream ${stream} is at revision ${actual}, expected ${expected}`,
+      [],
+      {
+        stream,
+        expected,
+        actual,
+      },
+    );
   }
 }
 

@@ -5,9 +5,9 @@ import type { CityEvent } from './city/events.js';
 import { cityEventSchemas } from './city/events.js';
 import type { GridEvent } from './grid/events.js';
 import { gridEventSchemas } from './grid/events.js';
+import type { EventMetadata } from './metadata.js';
 import type { MobilityEvent } from './mobility/events.js';
 import { mobilityEventSchemas } from './mobility/events.js';
-import type { EventMetadata } from './metadata.js';
 
 /**
  * The registry of every domain event type: its zod schema (the source of truth) and the stream kind it

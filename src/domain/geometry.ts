@@ -60,7 +60,9 @@ export const multiPolygonSchema = z
     type: z.literal('MultiPolygon'),
     coordinates: z.array(z.array(linearRing).min(1)).min(1).max(1_000),
   })
-  .refine((mp) => kinks(mp as MultiPolygon).features.length === 0, { message: 'multipolygon is self-intersecting' })
+  .refine((mp) => kinks(mp as MultiPolygon).features.length === 0, {
+    message: 'multipolygon is self-intersecting',
+  })
   .transform((mp) => rewind(mp as MultiPolygon) as MultiPolygon);
 
 export const areaSchema = z.union([polygonSchema, multiPolygonSchema]);

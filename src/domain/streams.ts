@@ -45,7 +45,8 @@ export function parseStream(stream: string): ParsedStream {
   if (category === 'scenario') return { kind: 'scenario', scenarioId: rest };
   if ((ENTITY_KINDS as readonly string[]).includes(category)) {
     const dot = rest.indexOf('.');
-    if (dot > 0) return { kind: category as EntityKind, city: rest.slice(0, dot), entityId: rest.slice(dot + 1) };
+    if (dot > 0)
+      return { kind: category as EntityKind, city: rest.slice(0, dot), entityId: rest.slice(dot + 1) };
   }
   return { kind: 'other', stream };
 }

@@ -106,7 +106,11 @@ export interface EventStore {
   readonly capabilities: EventStoreCapabilities;
 
   /** Appends events to one stream atomically; throws ConcurrencyError on a wrong expected revision. */
-  append(stream: string, events: NewEvent[], options?: { expectedRevision?: ExpectedRevision }): Promise<AppendResult>;
+  append(
+    stream: string,
+    events: NewEvent[],
+    options?: { expectedRevision?: ExpectedRevision },
+  ): Promise<AppendResult>;
 
   /**
    * Appends to several streams. On adapters with `atomicMultiStreamAppend` all writes land or none does;

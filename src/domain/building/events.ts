@@ -92,7 +92,9 @@ export const rooftopPvInstalledSchema = z.strictObject({
 export const buildingAttributesCorrectedSchema = z
   .strictObject(buildingAttributes)
   .partial()
-  .refine((changes) => Object.keys(changes).length > 0, { message: 'at least one attribute must be corrected' });
+  .refine((changes) => Object.keys(changes).length > 0, {
+    message: 'at least one attribute must be corrected',
+  });
 
 export const buildingDemolishedSchema = z.strictObject({});
 
@@ -106,7 +108,10 @@ export const buildingEventSchemas = {
   BuildingDemolished: buildingDemolishedSchema,
 } as const;
 
-type Of<K extends keyof typeof buildingEventSchemas> = { type: K; data: z.infer<(typeof buildingEventSchemas)[K]> };
+type Of<K extends keyof typeof buildingEventSchemas> = {
+  type: K;
+  data: z.infer<(typeof buildingEventSchemas)[K]>;
+};
 export type BuildingRegistered = Of<'BuildingRegistered'>;
 export type BuildingEnergyCertified = Of<'BuildingEnergyCertified'>;
 export type MeterReadingRecorded = Of<'MeterReadingRecorded'>;

@@ -42,6 +42,9 @@ export const cityEventSchemas = {
 } as const;
 
 export type CityRegistered = { type: 'CityRegistered'; data: z.infer<typeof cityRegisteredSchema> };
-export type EmissionFactorsSet = { type: 'EmissionFactorsSet'; data: z.infer<typeof emissionFactorsSetSchema> };
+export type EmissionFactorsSet = {
+  type: 'EmissionFactorsSet';
+  data: z.infer<typeof emissionFactorsSetSchema>;
+};
 export type CityEvent = CityRegistered | EmissionFactorsSet;
 export type District = z.infer<typeof districtSchema>;

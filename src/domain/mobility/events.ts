@@ -81,7 +81,10 @@ export const mobilityEventSchemas = {
   MobilityAssetDecommissioned: mobilityAssetDecommissionedSchema,
 } as const;
 
-type Of<K extends keyof typeof mobilityEventSchemas> = { type: K; data: z.infer<(typeof mobilityEventSchemas)[K]> };
+type Of<K extends keyof typeof mobilityEventSchemas> = {
+  type: K;
+  data: z.infer<(typeof mobilityEventSchemas)[K]>;
+};
 export type MobilityAssetRegistered = Of<'MobilityAssetRegistered'>;
 export type VehiclePositionReported = Of<'VehiclePositionReported'>;
 export type AssetStatusChanged = Of<'AssetStatusChanged'>;

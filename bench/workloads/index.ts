@@ -1,0 +1,4 @@
+import type { Workload } from '../harness.js';
+
+/** Every workload `npm run bench` runs, in order. Add one line per workload module. */
+export const workloads: Workload[] = [];

@@ -1,0 +1,65 @@
+import { createHash } from 'node:crypto';
+import canonicalize from 'canonicalize';
+import type { NewEvent, RecordedEvent } from '../eventStore/port.js';
+
+/**
+ * Per-stream hash chain for tamper evidence. Each event's metadata holds `prevHash` (the hash of the
+ * stream's previous event, or GENESIS for revision 0) and `hash`, a SHA-256 over the RFC 8785 canonical
+ * JSON of { stream, revision, type, data, metadata-without-hash }. Editing any of those, deleting or
+ * reordering an event breaks the chain at that point; `verify` recomputes it.
+ */
+export const GENESIS_HASH = '0'.repeat(64);
+
+interface Hashable {
+  stream: string;
+  revision: number;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+}
+
+/** The hash of one event, over its canonical serialisation (metadata's own `hash` excluded). */
+export function eventHash(event: Hashable): string {
+  const { hash: _ignored, ...metadata } = event.metadata;
+  const canonical = canonicalize({
+    stream: event.stream,
+    revision: event.revision,
+    type: event.type,
+    data: event.data,
+    metadata,
+  });
+  return createHash('sha256')
+    .update(canonical ?? '')
+    .digest('hex');
+}
+
+/**
+ * Seals events about to be appended at `firstRevision` of `stream`, chaining from `prevHash`
+ * (the stream's last event's hash; GENESIS_HASH for a new stream). Returns new event objects.
+ */
+export function sealEvents(
+  stream: string,
+  firstRevision: number,
+  prevHash: string,
+  events: NewEvent[],
+): NewEvent[] {
+  let previous = prevHash;
+  return events.map((event, i) => {
+    const metadata: Record<string, unknown> = { ...event.metadata, prevHash: previous };
+    const hash = eventHash({
+      stream,
+      revision: firstRevision + i,
+      type: event.type,
+      data: event.data,
+      metadata,
+    });
+    previous = hash;
+    return { ...event, metadata: { ...metadata, hash } };
+  });
+}
+
+/** The hash a recorded event claims for itself (undefined when it was never sealed). */
+export function recordedHash(event: RecordedEvent): string | undefined {
+  const hash = event.metadata.hash;
+  return typeof hash === 'string' ? hash : undefined;
+}
