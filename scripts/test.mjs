@@ -38,6 +38,7 @@ child.stdout.on('data', (chunk) => {
 });
 
 child.on('close', (code, signal) => {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
   const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
   const read = (label) => {
     const m = plain.match(new RegExp(`${label}:\\s+(\\d+)`));
