@@ -1,0 +1,24 @@
+import type { Config } from '../config.js';
+import type { Clock } from '../core/clock.js';
+import type { Logger } from '../core/logger.js';
+import type { EventStore } from '../eventStore/port.js';
+
+/** A named readiness check for `GET /ready`; resolves to true (ready) or false / throws (not ready). */
+export interface ReadinessCheck {
+  name: string;
+  check(): Promise<boolean | { ready: boolean; detail?: unknown }> | boolean;
+}
+
+/**
+ * Everything the HTTP app needs, built once in src/main.ts (or in a test). Components that are optional
+ * for the app to start (the twin, scenarios, auth, audit) are added here as optional members, so a test can
+ * build an app with only what it exercises.
+ */
+export interface AppDeps {
+  config: Config;
+  store: EventStore;
+  clock: Clock;
+  logger: Logger;
+  /** Checks `GET /ready` runs besides pinging the store (e.g. the twin has caught up). */
+  readiness?: ReadinessCheck[];
+}

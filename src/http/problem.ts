@@ -1,0 +1,217 @@
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
+import type { ZodError } from 'zod';
+import {
+  AppError,
+  type FieldIssue,
+  NotFoundError,
+  PayloadTooLargeError,
+  ValidationError,
+} from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+
+/**
+ * The one place where errors become RFC 7807 `application/problem+json` documents. Every route throws
+ * (or passes to `next`) an AppError from src/core/errors.ts; anything else is a bug and becomes a bare 500
+ * with no stack trace, message or path of ours in it.
+ */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface ProblemIssue {
+  index?: number;
+  field: string;
+  value?: unknown;
+  message: string;
+}
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  correlationId?: string;
+  errors?: ProblemIssue[];
+  [extension: string]: unknown;
+}
+
+const TITLES: Record<string, string> = {
+  'validation-error': 'The request is not valid',
+  'domain-rule-violated': 'A domain rule rejected the request',
+  'not-found': 'Not found',
+  'concurrency-conflict': 'The stream changed meanwhile',
+  conflict: 'Conflict',
+  unauthorized: 'Unauthorized',
+  forbidden: 'Forbidden',
+  'payload-too-large': 'Payload too large',
+  'rate-limited': 'Too many requests',
+  unavailable: 'Service unavailable',
+  'malformed-json': 'The body is not valid JSON',
+  'unsupported-media-type': 'Unsupported media type',
+  'internal-error': 'Internal server error',
+};
+
+/** Bad values are echoed back, but never a whole polygon: long ones are cut. */
+const MAX_VALUE_CHARS = 300;
+function echoValue(value: unknown): unknown {
+  if (value === undefined) return undefined;
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value);
+  } catch {
+    return '[unserialisable]';
+  }
+  if (json === undefined) return String(value);
+  return json.length > MAX_VALUE_CHARS ? `${json.slice(0, MAX_VALUE_CHARS)}…` : value;
+}
+
+/** The value at a path inside an input (undefined when the path leaves it). */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let at: unknown = input;
+  for (const key of path) {
+    if (at === null || typeof at !== 'object') return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
+}
+
+/**
+ * Turns a ZodError into FieldIssues: `field` is the dotted path (prefixed, e.g. `data.footprint`), `value`
+ * the offending input found at that path, `index` the batch position when given.
+ * @example fieldIssuesFromZod(err, { input: item, index: 7, prefix: 'data' })
+ */
+export function fieldIssuesFromZod(
+  error: ZodError,
+  options: { input?: unknown; index?: number; prefix?: string } = {},
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  for (const issue of error.issues) {
+    const keys =
+      issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path];
+    for (const path of keys) {
+      const dotted = [options.prefix, ...path.map(String)]
+        .filter((p) => p !== undefined && p !== '')
+        .join('.');
+      const message =
+        issue.code === 'unrecognized_keys' ? `unknown field ${String(path[path.length - 1])}` : issue.message;
+      const field: FieldIssue = {
+        field: dotted || '(body)',
+        value: valueAt(options.input, path),
+        message,
+      };
+      if (options.index !== undefined) field.index = options.index;
+      issues.push(field);
+    }
+  }
+  return issues;
+}
+
+/** A ValidationError from a ZodError, with a message naming the first field and value. */
+export function validationErrorFromZod(
+  error: ZodError,
+  options: { input?: unknown; index?: number; prefix?: string; what?: string } = {},
+): ValidationError {
+  const issues = fieldIssuesFromZod(error, options);
+  const first = issues[0];
+  const at = options.index !== undefined ? ` at index ${options.index}` : '';
+  const message = first
+    ? `${options.what ?? 'Invalid input'}${at}: ${first.field} ${first.message} (value: ${JSON.stringify(echoValue(first.value)) ?? 'undefined'})`
+    : `${options.what ?? 'Invalid input'}${at}`;
+  return new ValidationError(message, issues);
+}
+
+interface HttpishError {
+  status?: number;
+  statusCode?: number;
+  type?: string;
+  expose?: boolean;
+  limit?: number;
+  length?: number;
+}
+
+/** Maps anything thrown to an AppError (or undefined for an unexpected error = a bug). */
+export function toAppError(err: unknown): AppError | undefined {
+  if (err instanceof AppError) return err;
+  if (err && typeof err === 'object') {
+    const e = err as HttpishError;
+    // body-parser (express.json) errors carry a `type`.
+    if (e.type === 'entity.parse.failed') {
+      return new AppError(400, 'malformed-json', 'The request body is not valid JSON');
+    }
+    if (e.type === 'entity.too.large') {
+      return new PayloadTooLargeError(
+        `The request body is larger than the limit of ${e.limit ?? '?'} bytes`,
+        [{ field: '(body)', value: e.length, message: `at most ${e.limit ?? '?'} bytes` }],
+      );
+    }
+    if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
+      return new AppError(415, 'unsupported-media-type', 'The request body encoding is not supported');
+    }
+    const status = e.status ?? e.statusCode;
+    if (e.expose && typeof status === 'number' && status >= 400 && status < 500) {
+      return new AppError(status, 'bad-request', 'The request could not be processed');
+    }
+  }
+  return undefined;
+}
+
+/** The problem document for an error; unexpected errors get a generic 500. */
+export function problemFor(err: unknown, instance: string, correlationId?: string): ProblemDocument {
+  const app = toAppError(err);
+  if (!app) {
+    return {
+      type: '/problems/internal-error',
+      title: TITLES['internal-error']!,
+      status: 500,
+      detail: 'An unexpected error occurred; quote the correlation id when reporting it',
+      instance,
+      ...(correlationId ? { correlationId } : {}),
+    };
+  }
+  const doc: ProblemDocument = {
+    ...app.extra,
+    type: `/problems/${app.code}`,
+    title: TITLES[app.code] ?? app.code,
+    status: app.status,
+    detail: app.message,
+    instance,
+  };
+  if (correlationId) doc.correlationId = correlationId;
+  if (app.issues.length > 0) {
+    doc.errors = app.issues.map((i) => {
+      const out: ProblemIssue = { field: i.field, message: i.message };
+      if (i.index !== undefined) out.index = i.index;
+      if (i.value !== undefined) out.value = echoValue(i.value);
+      return out;
+    });
+  }
+  return doc;
+}
+
+/** Sends a problem document. */
+export function sendProblem(res: Response, problem: ProblemDocument): void {
+  res.status(problem.status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(problem));
+}
+
+/** Express error middleware: the last `app.use` of the app. */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    const correlationId = res.locals.correlationId as string | undefined;
+    const problem = problemFor(err, req.originalUrl.split('?')[0] ?? '/', correlationId);
+    if (problem.status >= 500) {
+      logger.error({ err, correlationId, url: req.originalUrl }, 'request failed');
+    }
+    sendProblem(res, problem);
+  };
+}
+
+/** 404 for every path no route answered. */
+export function notFoundHandler(): RequestHandler {
+  return (req: Request, _res, next) => {
+    next(new NotFoundError(`No route for ${req.method} ${req.path}`));
+  };
+}
