@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { areaSchema } from '../geometry.js';
+import { MOBILITY_KINDS } from '../mobility/events.js';
 
 /** Energy carriers for which a city sets emission factors and buildings report consumption. */
 export const ENERGY_CARRIERS = [
@@ -36,9 +37,29 @@ export const emissionFactorsSetSchema = z.strictObject({
   source: z.string().min(1).max(500),
 });
 
+/** Geofence ids: URL-safe slugs, unique within a city. */
+export const GEOFENCE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/**
+ * A geofence watched by the live gateway: assets of the given mobility kinds entering or leaving the area
+ * are notified. Defining an id that exists replaces its definition (name, area or kinds).
+ */
+export const geofenceDefinedSchema = z.strictObject({
+  geofenceId: z.string().regex(GEOFENCE_ID_PATTERN, 'must be a URL-safe id (letters, digits, _ . : -)'),
+  name: z.string().min(1).max(200),
+  area: areaSchema,
+  kinds: z.array(z.enum(MOBILITY_KINDS)).min(1).max(MOBILITY_KINDS.length),
+});
+
+export const geofenceRemovedSchema = z.strictObject({
+  geofenceId: z.string().regex(GEOFENCE_ID_PATTERN, 'must be a URL-safe id (letters, digits, _ . : -)'),
+});
+
 export const cityEventSchemas = {
   CityRegistered: cityRegisteredSchema,
   EmissionFactorsSet: emissionFactorsSetSchema,
+  GeofenceDefined: geofenceDefinedSchema,
+  GeofenceRemoved: geofenceRemovedSchema,
 } as const;
 
 export type CityRegistered = { type: 'CityRegistered'; data: z.infer<typeof cityRegisteredSchema> };
@@ -46,5 +67,7 @@ export type EmissionFactorsSet = {
   type: 'EmissionFactorsSet';
   data: z.infer<typeof emissionFactorsSetSchema>;
 };
-export type CityEvent = CityRegistered | EmissionFactorsSet;
+export type GeofenceDefined = { type: 'GeofenceDefined'; data: z.infer<typeof geofenceDefinedSchema> };
+export type GeofenceRemoved = { type: 'GeofenceRemoved'; data: z.infer<typeof geofenceRemovedSchema> };
+export type CityEvent = CityRegistered | EmissionFactorsSet | GeofenceDefined | GeofenceRemoved;
 export type District = z.infer<typeof districtSchema>;
