@@ -1,0 +1,116 @@
+/**
+ * A subscription's outbox: the changes waiting to be sent, in position order. Position-only changes of an
+ * entity are coalesced (a newer one replaces the waiting one and moves to the end, so positions stay
+ * increasing); every other change is kept. The outbox is bounded: past `maxBuffer` waiting changes it
+ * empties itself and reports an overflow, and the subscription resynchronises with a snapshot instead.
+ */
+import type { LayerName, TwinFeature } from '../twin/changes.js';
+import type { ChangesMessage, LiveChange } from './contract.js';
+
+export interface OutboxChange {
+  op: 'upsert' | 'remove';
+  layer: LayerName;
+  id: string;
+  position: bigint;
+  feature?: TwinFeature;
+  /** May be replaced by a later coalescable change of the same entity (position reports). */
+  coalescable: boolean;
+}
+
+export interface Outbox {
+  /** Position the client has been sent through (the next message's `after`). */
+  readonly sentThrough: bigint;
+  /** Position this outbox has seen through (every change of the city up to it is queued or sent). */
+  readonly seenThrough: bigint;
+  readonly size: number;
+  /** Whether something must be sent: a waiting change that may not be coalesced. */
+  readonly urgent: boolean;
+  /** Queues a change; returns false when the bound was exceeded (the outbox is then empty). */
+  push(change: OutboxChange): boolean;
+  /** Records that the city's feed advanced to `position` (also when nothing in view changed). */
+  advance(position: bigint): void;
+  /** Takes up to `max` changes as one message; undefined when there is nothing new to say. */
+  drain(subscriptionId: string, max: number): ChangesMessage | undefined;
+  /** Forgets everything waiting and restarts from `position` (after a snapshot). */
+  reset(position: bigint): void;
+}
+
+/** Creates an outbox starting at `position` (a snapshot's or a resume's `since`). */
+export function createOutbox(position: bigint, maxBuffer: number): Outbox {
+  // Insertion order is position order: a coalesced change is deleted and re-inserted at the end.
+  let waiting = new Map<string, OutboxChange>();
+  let serial = 0;
+  let sentThrough = position;
+  let seenThrough = position;
+  let urgentCount = 0;
+
+  return {
+    get sentThrough() {
+      return sentThrough;
+    },
+    get seenThrough() {
+      return seenThrough;
+    },
+    get size() {
+      return waiting.size;
+    },
+    get urgent() {
+      return urgentCount > 0;
+    },
+    push(change) {
+      if (change.position > seenThrough) seenThrough = change.position;
+      if (change.coalescable) {
+        const key = `${change.layer}\u0000${change.id}`;
+        waiting.delete(key);
+        waiting.set(key, change);
+      } else {
+        serial += 1;
+        waiting.set(`#${serial}`, change);
+        urgentCount += 1;
+      }
+      if (waiting.size > maxBuffer) {
+        waiting = new Map();
+        urgentCount = 0;
+        return false;
+      }
+      return true;
+    },
+    advance(p) {
+      if (p > seenThrough) seenThrough = p;
+    },
+    drain(subscriptionId, max) {
+      if (waiting.size === 0 && seenThrough === sentThrough) return undefined;
+      const changes: LiveChange[] = [];
+      let through = seenThrough;
+      for (const [key, change] of waiting) {
+        if (changes.length >= max) {
+          // Stop before this one: the message covers exactly the positions of the changes it carries.
+          through = changes.length > 0 ? BigInt(changes[changes.length - 1]!.position) : sentThrough;
+          break;
+        }
+        waiting.delete(key);
+        if (!change.coalescable) urgentCount -= 1;
+        const position = change.position.toString();
+        changes.push(
+          change.op === 'upsert'
+            ? { op: 'upsert', layer: change.layer, id: change.id, position, feature: change.feature! }
+            : { op: 'remove', layer: change.layer, id: change.id, position },
+        );
+      }
+      const message: ChangesMessage = {
+        subscriptionId,
+        after: sentThrough.toString(),
+        position: through.toString(),
+        changes,
+      };
+      sentThrough = through;
+      return message;
+    },
+    reset(p) {
+      waiting = new Map();
+      urgentCount = 0;
+      sentThrough = p;
+      seenThrough = p;
+    },
+  };
+}
