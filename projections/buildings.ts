@@ -1,0 +1,289 @@
+import { assertNever } from '../src/core/errors.js';
+import type {
+  BuildingEvent,
+  BuildingUse,
+  EnergyClass,
+  HeatingSystem,
+} from '../src/domain/building/events.js';
+import type { EnergyCarrier } from '../src/domain/city/events.js';
+import { ENERGY_CARRIERS } from '../src/domain/city/events.js';
+import type { Polygon } from '../src/domain/geometry.js';
+import type { TwinFeature } from '../src/twin/changes.js';
+import {
+  type CarrierValues,
+  co2eKg,
+  DEFAULT_PV_YIELD_KWH_PER_KWP,
+  defaultHeating,
+  defaultPrimaryEnergy,
+  estimateFinalEnergy,
+  METER_WINDOW_MONTHS,
+  monthIndex,
+} from './energy.js';
+import type { EventEnvelope } from './envelope.js';
+
+/** Monthly metered kWh per carrier, keyed by month index (`year*12+month`), pruned to the 12-month window. */
+export type MeterBuckets = Partial<Record<EnergyCarrier, Record<string, number>>>;
+
+/** The state of one building, as the buildings projection keeps it. Never mutated: evolve returns a copy. */
+export interface BuildingState {
+  id: string;
+  footprint: Polygon;
+  use: BuildingUse;
+  yearBuilt: number;
+  floors: number;
+  heightM?: number;
+  grossFloorAreaM2: number;
+  dwellings?: number;
+  district: string;
+  address?: string;
+  name?: string;
+  energyClass?: EnergyClass;
+  primaryEnergyKwhPerM2Year?: number;
+  heatingSystem?: HeatingSystem;
+  certificateId?: string;
+  certifiedOn?: string;
+  /** Product of (1 - savings) of the retrofits since the last certificate. */
+  retrofitFactor: number;
+  retrofitCount: number;
+  retrofitMeasures: string[];
+  retrofitSavingsKwhPerYear: number;
+  retrofitCostEur: number;
+  pvKWp: number;
+  pvYieldKwhPerYear: number;
+  meterLatestMonth: number | null;
+  meter: MeterBuckets;
+  registeredAt: string;
+  updatedAt: string;
+}
+
+/** Derived energy figures of a building under the given emission factors. */
+export interface BuildingEnergy {
+  /** Annualised metered kWh per carrier over the 12-month window (carriers with readings only). */
+  metered: Partial<CarrierValues>;
+  /** Final energy per carrier: metered where the carrier has readings, else estimated. */
+  finalEnergy: CarrierValues;
+  basis: 'metered' | 'estimated' | 'mixed';
+  estimateSource: 'certificate' | 'default';
+  co2eKgPerYear: number;
+}
+
+/** Applies one building event. Returns undefined when the building leaves the layer (demolished). */
+export function evolveBuilding(
+  state: BuildingState | undefined,
+  event: BuildingEvent,
+  env: EventEnvelope,
+): BuildingState | undefined {
+  if (event.type === 'BuildingRegistered') {
+    const d = event.data;
+    return {
+      id: env.entityId,
+      footprint: d.footprint,
+      use: d.use,
+      yearBuilt: d.yearBuilt,
+      floors: d.floors,
+      heightM: d.heightM,
+      grossFloorAreaM2: d.grossFloorAreaM2,
+      dwellings: d.dwellings,
+      district: d.district,
+      address: d.address,
+      name: d.name,
+      retrofitFactor: 1,
+      retrofitCount: 0,
+      retrofitMeasures: [],
+      retrofitSavingsKwhPerYear: 0,
+      retrofitCostEur: 0,
+      pvKWp: 0,
+      pvYieldKwhPerYear: 0,
+      meterLatestMonth: null,
+      meter: {},
+      registeredAt: env.occurredAt,
+      updatedAt: env.occurredAt,
+    };
+  }
+  if (!state) return undefined;
+  switch (event.type) {
+    case 'BuildingEnergyCertified': {
+      const d = event.data;
+      // A new certificate already reflects earlier retrofits, so the retrofit factor starts again at 1.
+      return {
+        ...state,
+        energyClass: d.energyClass,
+        primaryEnergyKwhPerM2Year: d.primaryEnergyKwhPerM2Year,
+        heatingSystem: d.heatingSystem,
+        certificateId: d.certificateId,
+        certifiedOn: d.issuedOn,
+        retrofitFactor: 1,
+        updatedAt: env.occurredAt,
+      };
+    }
+    case 'MeterReadingRecorded': {
+      const d = event.data;
+      // A reading belongs to the month in which its period ends (a period ending at 00:00 on the 1st
+      // belongs to the month before).
+      const month = monthIndex(new Date(Date.parse(d.periodEnd) - 1).toISOString());
+      const latest = state.meterLatestMonth === null ? month : Math.max(state.meterLatestMonth, month);
+      const oldest = latest - METER_WINDOW_MONTHS + 1;
+      if (month < oldest) return { ...state, updatedAt: env.occurredAt };
+      const meter: MeterBuckets = {};
+      for (const carrier of ENERGY_CARRIERS) {
+        const buckets = state.meter[carrier];
+        const isTarget = carrier === d.carrier;
+        if (!buckets && !isTarget) continue;
+        const kept: Record<string, number> = {};
+        if (buckets) for (const [m, kwh] of Object.entries(buckets)) if (Number(m) >= oldest) kept[m] = kwh;
+        if (isTarget) kept[month] = (kept[month] ?? 0) + d.kwh;
+        if (Object.keys(kept).length > 0) meter[carrier] = kept;
+      }
+      return { ...state, meter, meterLatestMonth: latest, updatedAt: env.occurredAt };
+    }
+    case 'BuildingRetrofitted': {
+      const d = event.data;
+      const before = totalKwh(estimatedEnergy(state));
+      const factor = state.retrofitFactor * (1 - d.expectedSavingsPercent / 100);
+      const measures = [...new Set([...state.retrofitMeasures, ...d.measures])].sort();
+      const next: BuildingState = {
+        ...state,
+        retrofitFactor: factor,
+        retrofitCount: state.retrofitCount + 1,
+        retrofitMeasures: measures,
+        retrofitCostEur: state.retrofitCostEur + (d.costEur ?? 0),
+        energyClass: d.newEnergyClass ?? state.energyClass,
+        heatingSystem: d.newHeatingSystem ?? state.heatingSystem,
+        updatedAt: env.occurredAt,
+      };
+      const after = totalKwh(estimatedEnergy(next));
+      next.retrofitSavingsKwhPerYear = state.retrofitSavingsKwhPerYear + Math.max(0, before - after);
+      return next;
+    }
+    case 'RooftopPvInstalled': {
+      const d = event.data;
+      const yieldKwh = d.expectedYieldKwhPerYear ?? d.kWp * DEFAULT_PV_YIELD_KWH_PER_KWP;
+      return {
+        ...state,
+        pvKWp: state.pvKWp + d.kWp,
+        pvYieldKwhPerYear: state.pvYieldKwhPerYear + yieldKwh,
+        updatedAt: env.occurredAt,
+      };
+    }
+    case 'BuildingAttributesCorrected': {
+      const next: BuildingState = { ...state, updatedAt: env.occurredAt };
+      for (const [key, value] of Object.entries(event.data)) {
+        if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+      }
+      return next;
+    }
+    case 'BuildingDemolished':
+      return undefined;
+    default:
+      return assertNever(event, 'building event');
+  }
+}
+
+function totalKwh(values: CarrierValues): number {
+  let sum = 0;
+  for (const c of ENERGY_CARRIERS) sum += values[c];
+  return sum;
+}
+
+/** Final energy per carrier estimated from the certificate (or the age default) and retrofits. */
+export function estimatedEnergy(state: BuildingState): CarrierValues {
+  const primary = state.primaryEnergyKwhPerM2Year ?? defaultPrimaryEnergy(state.yearBuilt);
+  const heating = state.heatingSystem ?? defaultHeating(state.use, state.yearBuilt);
+  return estimateFinalEnergy(primary, state.grossFloorAreaM2, heating, state.retrofitFactor);
+}
+
+/** Metered, annualised kWh per carrier over the window ending at the latest reading month. */
+export function meteredEnergy(state: BuildingState): Partial<CarrierValues> {
+  const out: Partial<CarrierValues> = {};
+  if (state.meterLatestMonth === null) return out;
+  const months = new Set<string>();
+  for (const c of ENERGY_CARRIERS) for (const m of Object.keys(state.meter[c] ?? {})) months.add(m);
+  // Annualise over the months that have any reading, so a building read for 6 months counts for a year.
+  const scale = months.size > 0 ? METER_WINDOW_MONTHS / months.size : 0;
+  for (const c of ENERGY_CARRIERS) {
+    const buckets = state.meter[c];
+    if (!buckets) continue;
+    let sum = 0;
+    for (const kwh of Object.values(buckets)) sum += kwh;
+    out[c] = sum * scale;
+  }
+  return out;
+}
+
+/** All derived energy figures of a building. */
+export function buildingEnergy(state: BuildingState, factors: CarrierValues): BuildingEnergy {
+  const estimate = estimatedEnergy(state);
+  const metered = meteredEnergy(state);
+  const finalEnergy = { ...estimate };
+  let meteredCount = 0;
+  for (const c of ENERGY_CARRIERS) {
+    const m = metered[c];
+    if (m !== undefined) {
+      finalEnergy[c] = m;
+      meteredCount++;
+    }
+  }
+  return {
+    metered,
+    finalEnergy,
+    basis: meteredCount === 0 ? 'estimated' : hasOnlyMeteredUse(estimate, metered) ? 'metered' : 'mixed',
+    estimateSource: state.primaryEnergyKwhPerM2Year === undefined ? 'default' : 'certificate',
+    co2eKgPerYear: co2eKg(finalEnergy, factors),
+  };
+}
+
+function hasOnlyMeteredUse(estimate: CarrierValues, metered: Partial<CarrierValues>): boolean {
+  for (const c of ENERGY_CARRIERS) if (estimate[c] > 0 && metered[c] === undefined) return false;
+  return true;
+}
+
+const round = (v: number, digits = 1) => {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+};
+
+/** The GeoJSON feature of a building: footprint and current attributes with derived energy figures. */
+export function buildingFeature(state: BuildingState, energy: BuildingEnergy): TwinFeature {
+  const finalEnergy: Record<string, number> = {};
+  for (const c of ENERGY_CARRIERS)
+    if (energy.finalEnergy[c] > 0) finalEnergy[c] = round(energy.finalEnergy[c]);
+  const metered: Record<string, number> = {};
+  for (const c of ENERGY_CARRIERS) {
+    const m = energy.metered[c];
+    if (m !== undefined) metered[c] = round(m);
+  }
+  return {
+    type: 'Feature',
+    id: state.id,
+    geometry: state.footprint,
+    properties: {
+      use: state.use,
+      yearBuilt: state.yearBuilt,
+      floors: state.floors,
+      heightM: state.heightM ?? null,
+      grossFloorAreaM2: state.grossFloorAreaM2,
+      dwellings: state.dwellings ?? null,
+      district: state.district,
+      address: state.address ?? null,
+      name: state.name ?? null,
+      energyClass: state.energyClass ?? null,
+      primaryEnergyKwhPerM2Year: state.primaryEnergyKwhPerM2Year ?? null,
+      heatingSystem: state.heatingSystem ?? defaultHeating(state.use, state.yearBuilt),
+      energyEstimateSource: energy.estimateSource,
+      meteredKwhLast12Months: metered,
+      finalEnergyKwhPerYear: finalEnergy,
+      finalEnergyBasis: energy.basis,
+      co2eTonnesPerYear: round(energy.co2eKgPerYear / 1000, 3),
+      retrofits: {
+        count: state.retrofitCount,
+        measures: state.retrofitMeasures,
+        expectedSavingsKwhPerYear: round(state.retrofitSavingsKwhPerYear),
+        costEur: state.retrofitCostEur,
+      },
+      pvKWp: state.pvKWp,
+      pvYieldKwhPerYear: round(state.pvYieldKwhPerYear),
+      status: 'active',
+      updatedAt: state.updatedAt,
+    },
+  };
+}

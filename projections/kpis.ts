@@ -1,0 +1,265 @@
+import type { EnergyCarrier } from '../src/domain/city/events.js';
+import { ENERGY_CARRIERS } from '../src/domain/city/events.js';
+import type { BuildingEnergy, BuildingState } from './buildings.js';
+import { CLASSES_A_TO_C } from './energy.js';
+import type { GridState } from './grid.js';
+import { utilisation } from './grid.js';
+import type { MobilityState } from './mobility.js';
+
+/**
+ * KPI contributions. Every entity contributes a fixed vector of additive numbers to its district and to the
+ * city; applying an event subtracts the entity's old vector and adds its new one, so KPIs are never
+ * recomputed from scratch. Ratios (shares, per-1,000) are formed from the sums when read.
+ */
+export const KPI_FIELDS = [
+  'buildings',
+  'floorAreaM2',
+  'floorAreaAtoCM2',
+  'certifiedFloorAreaM2',
+  'residentialBuildings',
+  'residentialNearCharger',
+  'residentialNearTransitStop',
+  'dwellings',
+  'energy:electricity',
+  'energy:natural-gas',
+  'energy:district-heating',
+  'energy:heating-oil',
+  'energy:biomass',
+  'energy:lpg',
+  'co2eKg',
+  'pvKWp',
+  'pvYieldKwh',
+  'retrofits',
+  'retrofittedBuildings',
+  'retrofitSavingsKwh',
+  'chargers',
+  'chargerKw',
+  'transitStops',
+  'bikeStations',
+  'vehicles',
+  'gridElements',
+  'overloadedElements',
+  'failedElements',
+  'openFailures',
+] as const;
+export type KpiField = (typeof KPI_FIELDS)[number];
+
+/** Index of each field in a contribution vector. */
+export const F = Object.fromEntries(KPI_FIELDS.map((f, i) => [f, i])) as Record<KpiField, number>;
+export const KPI_WIDTH = KPI_FIELDS.length;
+
+const energyField = (c: EnergyCarrier) => F[`energy:${c}` as KpiField];
+
+/** How many chargers and transit stops lie within 400 m of a building (kept by the twin's spatial index). */
+export interface Coverage {
+  chargers: number;
+  transitStops: number;
+}
+
+export const COVERAGE_RADIUS_M = 400;
+
+/** A building's KPI contribution. */
+export function buildingContribution(
+  state: BuildingState,
+  energy: BuildingEnergy,
+  coverage: Coverage,
+): Float64Array {
+  const v = new Float64Array(KPI_WIDTH);
+  v[F.buildings] = 1;
+  v[F.floorAreaM2] = state.grossFloorAreaM2;
+  if (state.energyClass !== undefined) {
+    v[F.certifiedFloorAreaM2] = state.grossFloorAreaM2;
+    if (CLASSES_A_TO_C.has(state.energyClass)) v[F.floorAreaAtoCM2] = state.grossFloorAreaM2;
+  }
+  if (state.use === 'residential') {
+    v[F.residentialBuildings] = 1;
+    v[F.residentialNearCharger] = coverage.chargers > 0 ? 1 : 0;
+    v[F.residentialNearTransitStop] = coverage.transitStops > 0 ? 1 : 0;
+  }
+  v[F.dwellings] = state.dwellings ?? 0;
+  for (const c of ENERGY_CARRIERS) v[energyField(c)] = energy.finalEnergy[c];
+  v[F.co2eKg] = energy.co2eKgPerYear;
+  v[F.pvKWp] = state.pvKWp;
+  v[F.pvYieldKwh] = state.pvYieldKwhPerYear;
+  v[F.retrofits] = state.retrofitCount;
+  v[F.retrofittedBuildings] = state.retrofitCount > 0 ? 1 : 0;
+  v[F.retrofitSavingsKwh] = state.retrofitSavingsKwhPerYear;
+  return v;
+}
+
+/** A mobility asset's KPI contribution. Chargers count while registered, whatever their status. */
+export function mobilityContribution(state: MobilityState): Float64Array {
+  const v = new Float64Array(KPI_WIDTH);
+  switch (state.kind) {
+    case 'ev-charger':
+      v[F.chargers] = 1;
+      v[F.chargerKw] = state.powerKw ?? 0;
+      break;
+    case 'transit-stop':
+      v[F.transitStops] = 1;
+      break;
+    case 'bike-station':
+      v[F.bikeStations] = 1;
+      break;
+    default:
+      v[F.vehicles] = 1;
+  }
+  return v;
+}
+
+/** A grid element's KPI contribution. */
+export function gridContribution(state: GridState): Float64Array {
+  const v = new Float64Array(KPI_WIDTH);
+  v[F.gridElements] = 1;
+  const u = utilisation(state.lastLoadKw, state.capacityKw);
+  v[F.overloadedElements] = u !== null && u > 1 ? 1 : 0;
+  v[F.failedElements] = state.openFailures.length > 0 ? 1 : 0;
+  v[F.openFailures] = state.openFailures.length;
+  return v;
+}
+
+/** The element with the highest peak utilisation in an area. */
+export interface PeakElement {
+  elementId: string;
+  peakUtilisation: number;
+}
+
+/** The KPIs of a city or a district, as served by GET /cities/{city}/kpis. */
+export interface KpiValues {
+  population: number | null;
+  buildings: { count: number; residential: number; dwellings: number; floorAreaM2: number };
+  finalEnergyMWhPerYear: Record<EnergyCarrier | 'total', number>;
+  co2eTonnesPerYear: number;
+  renewables: { pvKWp: number; pvGenerationMWhPerYear: number; shareOfFinalEnergy: number | null };
+  floorAreaShareClassesAtoC: number | null;
+  certifiedFloorAreaShare: number | null;
+  retrofits: {
+    count: number;
+    buildings: number;
+    shareOfStock: number | null;
+    expectedSavingsMWhPerYear: number;
+  };
+  evChargers: { count: number; powerKw: number; per1000Residents: number | null };
+  transitStops: number;
+  bikeStations: number;
+  vehicles: number;
+  residentialShareWithin400mOfCharger: number | null;
+  residentialShareWithin400mOfTransitStop: number | null;
+  grid: {
+    elements: number;
+    overloadedElements: number;
+    failedElements: number;
+    openFailures: number;
+    peak: PeakElement | null;
+  };
+}
+
+const r = (v: number, digits = 3) => {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+};
+const share = (part: number, whole: number) => (whole > 0 ? r(part / whole, 4) : null);
+
+/** Turns a sum vector into the KPI document (rounded for presentation; sums themselves stay exact). */
+export function kpiValues(sum: Float64Array, population: number | null, peak: PeakElement | null): KpiValues {
+  const g = (f: KpiField) => sum[F[f]] ?? 0;
+  const energy = {} as Record<EnergyCarrier | 'total', number>;
+  let total = 0;
+  for (const c of ENERGY_CARRIERS) {
+    const kwh = g(`energy:${c}` as KpiField);
+    energy[c] = r(kwh / 1000);
+    total += kwh;
+  }
+  energy.total = r(total / 1000);
+  const residential = g('residentialBuildings');
+  return {
+    population,
+    buildings: {
+      count: g('buildings'),
+      residential,
+      dwellings: g('dwellings'),
+      floorAreaM2: r(g('floorAreaM2'), 1),
+    },
+    finalEnergyMWhPerYear: energy,
+    co2eTonnesPerYear: r(g('co2eKg') / 1000),
+    renewables: {
+      pvKWp: r(g('pvKWp')),
+      pvGenerationMWhPerYear: r(g('pvYieldKwh') / 1000),
+      shareOfFinalEnergy: share(g('pvYieldKwh'), total),
+    },
+    floorAreaShareClassesAtoC: share(g('floorAreaAtoCM2'), g('floorAreaM2')),
+    certifiedFloorAreaShare: share(g('certifiedFloorAreaM2'), g('floorAreaM2')),
+    retrofits: {
+      count: g('retrofits'),
+      buildings: g('retrofittedBuildings'),
+      shareOfStock: share(g('retrofittedBuildings'), g('buildings')),
+      expectedSavingsMWhPerYear: r(g('retrofitSavingsKwh') / 1000),
+    },
+    evChargers: {
+      count: g('chargers'),
+      powerKw: r(g('chargerKw')),
+      per1000Residents: population ? r((g('chargers') * 1000) / population, 4) : null,
+    },
+    transitStops: g('transitStops'),
+    bikeStations: g('bikeStations'),
+    vehicles: g('vehicles'),
+    residentialShareWithin400mOfCharger: share(g('residentialNearCharger'), residential),
+    residentialShareWithin400mOfTransitStop: share(g('residentialNearTransitStop'), residential),
+    grid: {
+      elements: g('gridElements'),
+      overloadedElements: g('overloadedElements'),
+      failedElements: g('failedElements'),
+      openFailures: g('openFailures'),
+      peak,
+    },
+  };
+}
+
+/** The peak utilisation of a grid element, or null (no capacity or no load reported yet). */
+export function peakUtilisationOf(state: GridState): number | null {
+  return utilisation(state.peakLoadKw, state.capacityKw);
+}
+
+/** Definitions served next to the values and written in the README: unit and formula of each KPI. */
+export const KPI_DEFINITIONS: Record<string, { unit: string; formula: string }> = {
+  finalEnergyMWhPerYear: {
+    unit: 'MWh/yr per carrier',
+    formula:
+      'sum over buildings of: metered kWh of the carrier over the 12-month window (annualised) where the building has readings of that carrier, else the estimate primaryEnergy x floor area x retrofit factor x (0.8 / PEF(heating carrier) for heating, 0.2 / PEF(electricity) for electricity)',
+  },
+  co2eTonnesPerYear: {
+    unit: 't CO2e/yr',
+    formula: 'sum over carriers of final energy x emission factor (kg/kWh) / 1000',
+  },
+  renewables: {
+    unit: 'kWp, MWh/yr',
+    formula: 'sum of rooftop PV kWp; generation = sum of expected yield (default kWp x 1,200 kWh/kWp)',
+  },
+  floorAreaShareClassesAtoC: {
+    unit: 'share 0..1',
+    formula: 'floor area of buildings certified A+, A, B or C / floor area of all buildings',
+  },
+  retrofits: {
+    unit: 'count, share 0..1, MWh/yr',
+    formula: 'retrofit events; buildings with >= 1 retrofit / all buildings; sum of expected savings',
+  },
+  evChargers: {
+    unit: 'count, kW, per 1,000 residents',
+    formula: 'registered chargers; sum of powerKw; count x 1000 / population',
+  },
+  residentialShareWithin400mOfCharger: {
+    unit: 'share 0..1',
+    formula:
+      'residential buildings whose footprint centroid is <= 400 m (great circle) from a registered charger / residential buildings',
+  },
+  residentialShareWithin400mOfTransitStop: {
+    unit: 'share 0..1',
+    formula:
+      'residential buildings whose footprint centroid is <= 400 m from a registered transit stop / residential buildings',
+  },
+  grid: {
+    unit: 'count, share',
+    formula:
+      'elements; overloaded = last |load| / capacity > 1; failed = elements with an open failure; open failures; peak = element with the highest max |load| / capacity',
+  },
+};

@@ -1,0 +1,127 @@
+import { assertNever } from '../src/core/errors.js';
+import type { Point } from '../src/domain/geometry.js';
+import type { AssetStatus, MobilityEvent, MobilityKind } from '../src/domain/mobility/events.js';
+import { isStaticKind } from '../src/domain/mobility/events.js';
+import type { TwinFeature } from '../src/twin/changes.js';
+import type { EventEnvelope } from './envelope.js';
+
+/** The state of one mobility asset (charger, station, stop or vehicle). Never mutated. */
+export interface MobilityState {
+  id: string;
+  kind: MobilityKind;
+  location: Point;
+  operator: string;
+  name?: string;
+  capacity?: number;
+  powerKw?: number;
+  district?: string;
+  routes?: string[];
+  status: AssetStatus;
+  statusDetail?: string;
+  occupied?: number;
+  lastPositionAt?: string;
+  speedKmh?: number;
+  headingDeg?: number;
+  chargingSessions: number;
+  chargedKwh: number;
+  registeredAt: string;
+  updatedAt: string;
+}
+
+/** Applies one mobility event. Returns undefined when the asset leaves the layer (decommissioned). */
+export function evolveMobility(
+  state: MobilityState | undefined,
+  event: MobilityEvent,
+  env: EventEnvelope,
+): MobilityState | undefined {
+  if (event.type === 'MobilityAssetRegistered') {
+    const d = event.data;
+    return {
+      id: env.entityId,
+      kind: d.kind,
+      location: d.location,
+      operator: d.operator,
+      name: d.name,
+      capacity: d.capacity,
+      powerKw: d.powerKw,
+      district: d.district,
+      routes: d.routes,
+      // A static asset is usable once registered; a vehicle is in service until told otherwise.
+      status: isStaticKind(d.kind) ? 'available' : 'in-service',
+      chargingSessions: 0,
+      chargedKwh: 0,
+      registeredAt: env.occurredAt,
+      updatedAt: env.occurredAt,
+    };
+  }
+  if (!state) return undefined;
+  switch (event.type) {
+    case 'VehiclePositionReported': {
+      const d = event.data;
+      // Reports can arrive out of order; an older report than the one shown does not move the asset back.
+      if (state.lastPositionAt !== undefined && env.occurredAt < state.lastPositionAt) return state;
+      return {
+        ...state,
+        location: d.location,
+        speedKmh: d.speedKmh,
+        headingDeg: d.headingDeg,
+        lastPositionAt: env.occurredAt,
+        updatedAt: env.occurredAt,
+      };
+    }
+    case 'AssetStatusChanged':
+      return {
+        ...state,
+        status: event.data.status,
+        statusDetail: event.data.detail,
+        updatedAt: env.occurredAt,
+      };
+    case 'ChargingSessionRecorded':
+      return {
+        ...state,
+        chargingSessions: state.chargingSessions + 1,
+        chargedKwh: state.chargedKwh + event.data.energyKwh,
+        updatedAt: env.occurredAt,
+      };
+    case 'OccupancyReported':
+      return {
+        ...state,
+        occupied: event.data.occupied,
+        capacity: event.data.capacity ?? state.capacity,
+        updatedAt: env.occurredAt,
+      };
+    case 'MobilityAssetDecommissioned':
+      return undefined;
+    default:
+      return assertNever(event, 'mobility event');
+  }
+}
+
+/** The GeoJSON feature of a mobility asset. */
+export function mobilityFeature(state: MobilityState): TwinFeature {
+  return {
+    type: 'Feature',
+    id: state.id,
+    geometry: state.location,
+    properties: {
+      kind: state.kind,
+      status: state.status,
+      statusDetail: state.statusDetail ?? null,
+      operator: state.operator,
+      name: state.name ?? null,
+      district: state.district ?? null,
+      capacity: state.capacity ?? null,
+      occupied: state.occupied ?? null,
+      occupancy:
+        state.occupied !== undefined && state.capacity ? Math.min(1, state.occupied / state.capacity) : null,
+      powerKw: state.powerKw ?? null,
+      routes: state.routes ?? null,
+      lastPositionAt: state.lastPositionAt ?? null,
+      speedKmh: state.speedKmh ?? null,
+      headingDeg: state.headingDeg ?? null,
+      chargingSessions: state.chargingSessions,
+      chargedKwh: state.chargedKwh,
+      updatedAt: state.updatedAt,
+    },
+  };
+}

@@ -1,0 +1,119 @@
+import { parseStream } from '../domain/streams.js';
+import type { TwinChangeBatch } from './changes.js';
+import {
+  type CityTwin,
+  CityTwin as CityTwinClass,
+  type CityTwinSnapshot,
+  createCityTwin,
+  type TwinEvent,
+} from './cityTwin.js';
+
+export const TWINS_SNAPSHOT_VERSION = 1;
+
+/** All city twins at one global position: what a snapshot file holds. */
+export interface TwinsSnapshot {
+  version: typeof TWINS_SNAPSHOT_VERSION;
+  /** Last applied global position (decimal string), null when nothing was applied. */
+  position: string | null;
+  cities: CityTwinSnapshot[];
+}
+
+/** The city of an entity or city stream; undefined for scenario and foreign streams. */
+export function cityOfStream(stream: string): string | undefined {
+  const p = parseStream(stream);
+  return p.kind === 'city' || p.kind === 'building' || p.kind === 'mobility' || p.kind === 'grid'
+    ? p.city
+    : undefined;
+}
+
+/** The twins of every city seen in the feed; a city's twin is made on its first event. */
+export class TwinRegistry {
+  private readonly twins = new Map<string, CityTwin>();
+  /** Global position of the last event applied (to any twin, or skipped as not a city's). */
+  position: bigint | undefined;
+  private bulk = false;
+
+  /** Applies an event to its city's twin; scenario and foreign streams only advance the position. */
+  apply(event: TwinEvent & { id: string; position: bigint }): TwinChangeBatch | undefined {
+    this.position = event.position;
+    const city = cityOfStream(event.stream);
+    if (city === undefined) return undefined;
+    let twin = this.twins.get(city);
+    if (!twin) {
+      twin = createCityTwin(city);
+      if (this.bulk) twin.beginBulk();
+      this.twins.set(city, twin);
+    }
+    const changes = twin.apply(event);
+    const meta = event.metadata as { occurredAt?: string } | undefined;
+    return {
+      city,
+      position: event.position,
+      eventId: event.id,
+      eventType: event.type,
+      occurredAt: meta?.occurredAt ?? event.recordedAt ?? '',
+      changes,
+    };
+  }
+
+  get(city: string): CityTwin | undefined {
+    return this.twins.get(city);
+  }
+
+  /** City ids, sorted. */
+  cities(): string[] {
+    return [...this.twins.keys()].sort();
+  }
+
+  /** Defers index and coverage maintenance in every twin (a long catch-up); see CityTwin.beginBulk. */
+  beginBulk(): void {
+    this.bulk = true;
+    for (const t of this.twins.values()) t.beginBulk();
+  }
+
+  endBulk(): void {
+    this.bulk = false;
+    for (const t of this.twins.values()) t.endBulk();
+  }
+
+  toSnapshot(): TwinsSnapshot {
+    return {
+      version: TWINS_SNAPSHOT_VERSION,
+      position: this.position === undefined ? null : this.position.toString(),
+      cities: [...this.twins.values()].map((t) => t.toSnapshot()),
+    };
+  }
+
+  static fromSnapshot(s: TwinsSnapshot): TwinRegistry {
+    const registry = new TwinRegistry();
+    registry.restore(s);
+    return registry;
+  }
+
+  /** Replaces every twin with the snapshot's, in place (holders of this registry see the restored twins). */
+  restore(s: TwinsSnapshot): void {
+    if (s.version !== TWINS_SNAPSHOT_VERSION) {
+      throw new Error(`Unsupported twin snapshot version ${String(s.version)}`);
+    }
+    this.twins.clear();
+    this.position = s.position === null ? undefined : BigInt(s.position);
+    for (const c of s.cities) {
+      const twin = CityTwinClass.fromSnapshot(c);
+      if (this.bulk) twin.beginBulk();
+      this.twins.set(c.city, twin);
+    }
+  }
+
+  /** An independent copy of every twin (see CityTwin.clone). */
+  clone(): TwinRegistry {
+    const copy = new TwinRegistry();
+    copy.position = this.position;
+    for (const [city, t] of this.twins) copy.twins.set(city, t.clone());
+    return copy;
+  }
+}
+
+/** An empty registry. */
+export function createTwinRegistry(): TwinRegistry {
+  return new TwinRegistry();
+}
