@@ -47,6 +47,10 @@ export const configSchema = z
       ),
     /** Whether read routes answer without an API key. Writes always need one. */
     ALLOW_ANONYMOUS_READS: bool(false),
+    /** Requests per minute per API key (per client IP without one); 0 turns rate limiting off. */
+    RATE_LIMIT_PER_MINUTE: int(1_200, 0, 1_000_000),
+    /** Presets the first admin key (at least 32 characters); otherwise one is generated and printed once. */
+    ADMIN_KEY: z.string().min(32, 'must have at least 32 characters').max(512).optional(),
   })
   .superRefine((c, ctx) => {
     if (c.EVENT_STORE === 'esdb' && !c.EVENTSTORE_URL) {

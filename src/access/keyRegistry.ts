@@ -68,8 +68,8 @@ export interface KeyRegistry {
   ): Promise<{ record: ApiKeyRecord; created: boolean }>;
   /** Revokes a key; revoking an already revoked key changes nothing. */
   revoke(keyId: string, by: KeyChangeProvenance): Promise<ApiKeyRecord>;
-  list(): ApiKeyRecord[];
-  get(keyId: string): ApiKeyRecord | undefined;
+  list(): Promise<ApiKeyRecord[]>;
+  get(keyId: string): Promise<ApiKeyRecord | undefined>;
   /** Catches the index up with the store (keys changed by another process, e.g. the CLI). */
   refresh(): Promise<void>;
   close(): Promise<void>;
@@ -91,6 +91,16 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
   let lastPosition: Position | undefined;
   let subscription: Subscription | undefined;
   let pump: Promise<void> | undefined;
+  let loaded: Promise<void> | undefined;
+
+  /** Loads the keys once; an operation before start() (a test app, the CLI) triggers it. */
+  function ensureLoaded(): Promise<void> {
+    loaded ??= catchUp().catch((err: unknown) => {
+      loaded = undefined;
+      throw err;
+    });
+    return loaded;
+  }
 
   function apply(event: RecordedEvent): void {
     if (!event.stream.startsWith(API_KEY_STREAM_PREFIX)) return;
@@ -192,7 +202,7 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
 
   return {
     async start(startOptions = {}) {
-      await catchUp();
+      await ensureLoaded();
       if (startOptions.live === false) return;
       subscription = store.subscribeToAll({
         from: lastPosition ?? 'start',
@@ -214,6 +224,7 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
       if (typeof token !== 'string' || token.length < MIN_PRESET_KEY_LENGTH || token.length > 512) {
         return undefined;
       }
+      await ensureLoaded();
       const hash = hashApiKey(token);
       let entry = byHash.get(hash);
       if (!entry) {
@@ -229,6 +240,7 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
     },
 
     async create(input, by) {
+      await ensureLoaded();
       const keyId = newKeyId();
       const key = newApiKey(keyId);
       const record = await createWithKey(keyId, key, input, by);
@@ -236,6 +248,7 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
     },
 
     async registerPreset(key, input, by) {
+      await ensureLoaded();
       if (key.length < MIN_PRESET_KEY_LENGTH) {
         throw new ValidationError(`A preset key must have at least ${MIN_PRESET_KEY_LENGTH} characters`, [
           { field: 'ADMIN_KEY', value: `${key.length} characters`, message: 'too short to be secret' },
@@ -248,6 +261,7 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
     },
 
     async revoke(keyId, by) {
+      await ensureLoaded();
       if (!isKeyId(keyId)) throw new NotFoundError(`No API key ${JSON.stringify(keyId)}`);
       if (!byId.has(keyId)) await readKeyStream(keyId);
       const entry = byId.get(keyId);
@@ -260,13 +274,15 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
       return entry.record;
     },
 
-    list() {
+    async list() {
+      await ensureLoaded();
       return [...byId.values()]
         .map((e) => e.record)
         .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
     },
 
-    get(keyId) {
+    async get(keyId) {
+      await ensureLoaded();
       return byId.get(keyId)?.record;
     },
 

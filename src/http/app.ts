@@ -1,10 +1,14 @@
 import express from 'express';
+import { createKeyRegistry } from '../access/keyRegistry.js';
+import { accessControlFor } from './accessControl.js';
 import { correlationId } from './correlation.js';
 import type { AppDeps } from './deps.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { requestLog } from './requestLog.js';
 import { healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { securityHeaders } from './security.js';
 
 /**
  * Builds the HTTP app (no listen, so tests drive it with supertest). Order matters: ids first (so every
@@ -20,15 +24,20 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(correlationId());
   app.use(requestLog(deps.logger));
 
+  // security before the body is read: headers, CORS, then the one access middleware (authentication, rate
+  // limit per key, authorisation by src/http/accessPolicy.ts), so a request without a valid key costs nothing
+  const keys = deps.keys ?? createKeyRegistry(deps.store, { clock: deps.clock });
+  app.use(securityHeaders({ corsOrigins: deps.config.CORS_ORIGINS }));
+  app.use(accessControlFor(deps, keys));
+
   // 2. body parsing: JSON only, bounded (413 problem beyond BODY_LIMIT)
   app.use(express.json({ limit: deps.config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
-
-  // 3. security (headers, CORS, rate limits, authentication) mounts here
 
   // 4. routes
   app.use(healthRoutes(deps));
   const api = express.Router();
   api.use(openApiRoutes(deps));
+  api.use(keyRoutes(keys));
   app.use('/api/v1', api);
 
   // 5. nothing matched, and the one place errors become problem+json

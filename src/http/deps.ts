@@ -1,3 +1,4 @@
+import type { KeyRegistry } from '../access/keyRegistry.js';
 import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
@@ -21,4 +22,6 @@ export interface AppDeps {
   logger: Logger;
   /** Checks `GET /ready` runs besides pinging the store (e.g. the twin has caught up). */
   readiness?: ReadinessCheck[];
+  /** API keys (src/access/); main passes a started, live registry. Absent: one is made over `store`. */
+  keys?: KeyRegistry;
 }

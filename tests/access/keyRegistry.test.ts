@@ -28,7 +28,7 @@ test('a created key authenticates as its role and city scope, and its record nev
   const principal = await keys.authenticate(key);
   assert.equal(principal, { id: record.keyId, role: 'operator', cities: ['cluj-napoca'], label: 'ops' });
   assert.equal(record.createdBy, 'admin-1');
-  assert.not.ok(JSON.stringify(keys.list()).includes(key.slice(20)));
+  assert.not.ok(JSON.stringify(await keys.list()).includes(key.slice(20)));
   await keys.close();
 });
 
@@ -100,8 +100,7 @@ test('a restarted registry knows every key and revocation from the store', async
   const second = createKeyRegistry(store);
   await second.start({ live: false });
   assert.equal(
-    second
-      .list()
+    (await second.list())
       .map((r) => [r.keyId, Boolean(r.revokedAt)])
       .sort(),
     [
@@ -120,7 +119,7 @@ test('a preset key is registered once and accepted', async ({ store }) => {
   const second = await keys.registerPreset(preset, { role: 'admin', cities: '*', label: 'ADMIN_KEY' }, by);
   assert.ok(first.created);
   assert.not.ok(second.created);
-  assert.is(keys.list().length, 1);
+  assert.is((await keys.list()).length, 1);
   assert.is((await keys.authenticate(preset))?.role, 'admin');
   await keys.registerPreset('too-short', { role: 'admin', cities: '*' }, by).then(
     () => assert.unreachable('accepted a short preset key'),
@@ -145,7 +144,7 @@ test('a bad role or city scope is rejected naming the field', async ({ store }) 
       },
     );
   }
-  assert.is(keys.list().length, 0);
+  assert.is((await keys.list()).length, 0);
 });
 
 test('key events carry provenance and are sealed into their stream hash chain', async ({ store }) => {
