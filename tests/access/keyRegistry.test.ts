@@ -100,9 +100,7 @@ test('a restarted registry knows every key and revocation from the store', async
   const second = createKeyRegistry(store);
   await second.start({ live: false });
   assert.equal(
-    (await second.list())
-      .map((r) => [r.keyId, Boolean(r.revokedAt)])
-      .sort(),
+    (await second.list()).map((r) => [r.keyId, Boolean(r.revokedAt)]).sort(),
     [
       [a.record.keyId, true],
       [b.record.keyId, false],
