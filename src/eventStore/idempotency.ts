@@ -1,11 +1,33 @@
 import { ConcurrencyError, ConflictError } from '../core/errors.js';
 import type { AppendResult, ExpectedRevision, NewEvent } from './port.js';
 
-/** Where an already stored event lives. */
+/** Where an already stored event of the write's stream lives. */
 export interface StoredLocation {
-  stream: string;
+  id: string;
   revision: number;
   position: bigint;
+}
+
+/**
+ * What an adapter must look up to tell a retry from a new write (EventStoreDB's approach, which needs no
+ * global index of event ids):
+ * - `none`: the expected revision matches (or the write is empty), so the write is new by definition;
+ * - `revisions`: a numeric or no_stream expectation that does not match; a retry of an append that landed
+ *   finds its own ids at the revisions right after the expected one, starting at `from`;
+ * - `ids`: `any` / `stream_exists`; the ids may be anywhere in the stream.
+ */
+export type IdempotencyProbe = { kind: 'none' } | { kind: 'revisions'; from: number } | { kind: 'ids' };
+
+export function idempotencyProbe(
+  expected: ExpectedRevision,
+  current: number | undefined,
+  eventCount: number,
+): IdempotencyProbe {
+  if (eventCount === 0 || current === undefined) return { kind: 'none' };
+  if (expected === 'any' || expected === 'stream_exists') return { kind: 'ids' };
+  const expectedLast = expected === 'no_stream' ? -1 : expected;
+  if (expectedLast === current || expectedLast > current) return { kind: 'none' };
+  return { kind: 'revisions', from: expectedLast + 1 };
 }
 
 /**
@@ -14,7 +36,7 @@ export interface StoredLocation {
  * - undefined when none is stored: the write is new and goes on to the expected-revision check;
  * - the original AppendResult when all are stored in this stream, in this order, at consecutive revisions and
  *   at the place the expected revision names (a retry of an append that already landed): nothing is written;
- * and throws ConflictError when only some are stored, or elsewhere (another stream or order), and
+ * and throws ConflictError when only some are stored, or in another order or place, and
  * ConcurrencyError when they are stored but the expected revision names another place.
  */
 export function resolveAlreadyStored(
@@ -40,19 +62,14 @@ export function resolveAlreadyStored(
     );
   }
   const first = found[0]!;
-  const inPlace = found.every(
-    (f, i) => f !== undefined && f.stream === stream && f.revision === first.revision + i,
-  );
+  const inPlace = found.every((f, i) => f !== undefined && f.revision === first.revision + i);
   if (!inPlace) {
-    const elsewhere = found.find((f) => f !== undefined && f.stream !== stream);
     throw new ConflictError(
-      elsewhere
-        ? `Event ids for ${stream} are already stored in stream ${elsewhere.stream}`
-        : `Event ids for ${stream} are already stored, but not as one run in this order`,
+      `Event ids for ${stream} are already stored, but not as one run in this order`,
       ids.slice(0, 20).map((id, i) => ({
         field: `events[${i}].id`,
         value: id,
-        message: `already stored in ${found[i]!.stream} at revision ${found[i]!.revision}`,
+        message: `already stored at revision ${found[i]!.revision}`,
         index: i,
       })),
     );

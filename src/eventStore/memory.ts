@@ -1,7 +1,12 @@
 import { UnavailableError } from '../core/errors.js';
 import { createCatchUpSubscription, type FeedSource } from './catchUpSubscription.js';
 import { matchesFilter, normaliseFilter } from './filter.js';
-import { resolveAlreadyStored, type StoredLocation } from './idempotency.js';
+import {
+  type IdempotencyProbe,
+  idempotencyProbe,
+  resolveAlreadyStored,
+  type StoredLocation,
+} from './idempotency.js';
 import type {
   AppendResult,
   EventStore,
@@ -49,7 +54,8 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
   const now = options.now ?? (() => new Date());
   const all: StoredEvent[] = [];
   const streams = new Map<string, StoredEvent[]>();
-  const byId = new Map<string, StoredEvent>();
+  // Ids per stream, as on SQLite and EventStoreDB: idempotency is a property of the stream.
+  const idsByStream = new Map<string, Map<string, StoredEvent>>();
   const checkpoints = new Map<string, bigint>();
   const listeners = new Set<() => void>();
   const subscriptions = new Set<Subscription>();
@@ -63,6 +69,23 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
     const events = streams.get(stream);
     return events && events.length > 0 ? events.length - 1 : undefined;
   };
+
+  function lookUpStored(
+    stream: string,
+    events: NewEvent[],
+    probe: IdempotencyProbe,
+  ): Array<StoredLocation | undefined> {
+    if (probe.kind === 'none') return [];
+    if (probe.kind === 'ids') {
+      const ids = idsByStream.get(stream);
+      return events.map((e) => ids?.get(e.id.toLowerCase()));
+    }
+    const stored = streams.get(stream) ?? [];
+    return events.map((e, i) => {
+      const at = stored[probe.from + i];
+      return at && at.id === e.id.toLowerCase() ? at : undefined;
+    });
+  }
 
   /** Checks and applies a whole call's writes; nothing is stored unless every write passes. */
   function appendWrites(writes: StreamWrite[]): AppendResult[] {
@@ -78,7 +101,11 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
       const current = plannedRevision.has(write.stream)
         ? plannedRevision.get(write.stream)
         : lastRevision(write.stream);
-      const found: Array<StoredLocation | undefined> = write.events.map((e) => byId.get(e.id.toLowerCase()));
+      const found = lookUpStored(
+        write.stream,
+        write.events,
+        idempotencyProbe(write.expectedRevision, current, write.events.length),
+      );
       const original = resolveAlreadyStored(
         write.stream,
         write.events,
@@ -114,13 +141,16 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
     }
     for (const event of planned) {
       all.push(event);
-      byId.set(event.id, event);
       let stream = streams.get(event.stream);
-      if (!stream) {
+      let ids = idsByStream.get(event.stream);
+      if (!stream || !ids) {
         stream = [];
+        ids = new Map();
         streams.set(event.stream, stream);
+        idsByStream.set(event.stream, ids);
       }
       stream.push(event);
+      ids.set(event.id, event);
     }
     if (planned.length > 0) for (const listener of listeners) listener();
     return results;
