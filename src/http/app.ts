@@ -5,6 +5,7 @@ import { correlationId } from './correlation.js';
 import type { AppDeps } from './deps.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { requestLog } from './requestLog.js';
+import { auditRoutes } from './routes/audit.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { openApiRoutes } from './routes/openapi.js';
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   const api = express.Router();
   api.use(openApiRoutes(deps));
   api.use(keyRoutes(keys));
+  api.use(auditRoutes(deps));
   app.use('/api/v1', api);
 
   // 5. nothing matched, and the one place errors become problem+json
