@@ -27,7 +27,8 @@ export function geometryInBbox(geometry: Geometry | null | undefined, area: BBox
 export function featureMatches(filter: AreaFilter, layer: LayerName, feature: TwinFeature): boolean {
   if (!filter.layers.has(layer)) return false;
   if (filter.kinds) {
-    const kind = feature.properties?.kind;
+    // Mobility and grid features carry a `kind`; buildings a `use` (as the twin's own `kinds` query).
+    const kind = feature.properties?.kind ?? feature.properties?.use;
     if (typeof kind !== 'string' || !filter.kinds.has(kind)) return false;
   }
   return geometryInBbox(feature.geometry, filter.bbox);

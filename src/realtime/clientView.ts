@@ -1,0 +1,76 @@
+/**
+ * What a console holds for one subscription, rebuilt from the messages it receives, with the protocol's
+ * continuity checks: each `changes` message must start where the previous one ended (no gap) and carry
+ * positions in order, never at or below what was already applied (no duplicate). Used by tests and the
+ * benchmark, and a reference for client authors.
+ */
+import type { TwinFeature } from '../twin/changes.js';
+import type { ChangesMessage, SnapshotMessage } from './contract.js';
+
+export interface ClientView {
+  /** `layer:id` -> feature. */
+  readonly features: Map<string, TwinFeature>;
+  /** The last position received: what to send as `since` after a reconnect. */
+  readonly position: bigint | undefined;
+  /** Continuity violations seen (empty when the stream was exact). */
+  readonly gaps: string[];
+  readonly duplicates: string[];
+  readonly resyncs: number;
+  /** Whether the last snapshot is complete (all chunks received). */
+  readonly complete: boolean;
+  applySnapshot(message: SnapshotMessage): void;
+  applyChanges(message: ChangesMessage): void;
+}
+
+/** A fresh view; `since` when resuming a view that already holds state. */
+export function createClientView(): ClientView {
+  const features = new Map<string, TwinFeature>();
+  let position: bigint | undefined;
+  let pendingChunks = 0;
+  let snapshotPosition: bigint | undefined;
+  const gaps: string[] = [];
+  const duplicates: string[] = [];
+  let resyncs = 0;
+  return {
+    features,
+    get position() {
+      return position;
+    },
+    gaps,
+    duplicates,
+    get resyncs() {
+      return resyncs;
+    },
+    get complete() {
+      return pendingChunks === 0;
+    },
+    applySnapshot(m) {
+      if (m.chunk === 0) {
+        features.clear();
+        snapshotPosition = BigInt(m.position);
+        pendingChunks = m.chunks;
+        if (m.reason === 'resync') resyncs++;
+      }
+      for (const { layer, feature } of m.features) features.set(`${layer}:${feature.id}`, feature);
+      pendingChunks--;
+      if (pendingChunks === 0) position = snapshotPosition;
+    },
+    applyChanges(m) {
+      const after = BigInt(m.after);
+      const to = BigInt(m.position);
+      if (position !== undefined && after !== position) {
+        (after > position ? gaps : duplicates).push(`message after ${after} while at ${position}`);
+      }
+      let last = after;
+      for (const change of m.changes) {
+        const p = BigInt(change.position);
+        if (p < last || p > to) duplicates.push(`change at ${p} outside (${after}, ${to}] or out of order`);
+        if (p > last) last = p;
+        const key = `${change.layer}:${change.id}`;
+        if (change.op === 'upsert') features.set(key, change.feature);
+        else features.delete(key);
+      }
+      position = to;
+    },
+  };
+}
