@@ -1,0 +1,66 @@
+import { eventHash, GENESIS_HASH, recordedHash } from '../audit/hashChain.js';
+import type { StreamKindOfEvent } from '../domain/events.js';
+import { evolveState, initialState, type WriteState } from '../domain/writeState.js';
+import type { EventStore, Position, RecordedEvent } from '../eventStore/port.js';
+
+/** Where an already stored event landed (for answering a retry with the original result). */
+export interface StoredAt {
+  type: string;
+  revision: number;
+  position: Position;
+}
+
+/** A stream as the write side needs it: its folded state, where it stands, its last hash and its ids. */
+export interface LoadedStream {
+  stream: string;
+  /** Revision of the stream's last event; -1 when the stream does not exist. */
+  revision: number;
+  /** `metadata.hash` of the last event (GENESIS_HASH for a new stream): the next event chains from it. */
+  lastHash: string;
+  state: WriteState;
+  ids: Map<string, StoredAt>;
+}
+
+/**
+ * Supplies stream states to the write pipeline. The default reads the entity's own stream from the store;
+ * a scenario supplies states from the real stream up to its fork plus its overlay.
+ */
+export interface StateLoader {
+  load(stream: string, kind: StreamKindOfEvent): Promise<LoadedStream>;
+}
+
+/** Folds recorded events (in revision order) into a LoadedStream. */
+export function foldStream(
+  stream: string,
+  kind: StreamKindOfEvent,
+  events: Iterable<RecordedEvent>,
+): LoadedStream {
+  const loaded: LoadedStream = {
+    stream,
+    revision: -1,
+    lastHash: GENESIS_HASH,
+    state: initialState(kind),
+    ids: new Map(),
+  };
+  for (const event of events) appendToLoaded(loaded, event);
+  return loaded;
+}
+
+/** Advances a LoadedStream by one recorded event. */
+export function appendToLoaded(loaded: LoadedStream, event: RecordedEvent): void {
+  loaded.state = evolveState(loaded.state, event);
+  loaded.revision = event.revision;
+  loaded.lastHash = recordedHash(event) ?? eventHash(event);
+  loaded.ids.set(event.id, { type: event.type, revision: event.revision, position: event.position });
+}
+
+/** Reads each stream in full from the store. */
+export function createStoreStateLoader(store: EventStore): StateLoader {
+  return {
+    async load(stream, kind) {
+      const events: RecordedEvent[] = [];
+      for await (const event of store.readStream(stream)) events.push(event);
+      return foldStream(stream, kind, events);
+    },
+  };
+}

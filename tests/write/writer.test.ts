@@ -1,0 +1,337 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { eventHash, GENESIS_HASH } from '../../src/audit/hashChain.js';
+import { fixedClock } from '../../src/core/clock.js';
+import { AppError, ConflictError, DomainRuleError, ValidationError } from '../../src/core/errors.js';
+import { createMemoryEventStore } from '../../src/eventStore/memory.js';
+import type { EventStore, RecordedEvent } from '../../src/eventStore/port.js';
+import type { WriteContext } from '../../src/write/types.js';
+import { createWriter, type Writer } from '../../src/write/writer.js';
+import { buildingRegistered, squareCityRegistered, testId } from './fixtures.js';
+
+const CITY = 'testville';
+const ctx: WriteContext = {
+  actor: 'key:ops-1',
+  source: 'test-suite',
+  correlationId: 'corr-1',
+  reason: 'survey 2026',
+};
+
+async function readAll(store: EventStore): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for await (const e of store.readAll()) events.push(e);
+  return events;
+}
+
+async function caught(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.instance(err, AppError);
+    return err as AppError;
+  }
+  throw new Error('expected a rejection');
+}
+
+function setup() {
+  const store = createMemoryEventStore();
+  const clock = fixedClock('2026-06-01T12:00:00Z');
+  const writer = createWriter({ store, clock });
+  return { store, clock, writer };
+}
+
+async function withCity(writer: Writer) {
+  await writer.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
+}
+
+const pipeline = suite('write pipeline');
+
+pipeline('appends a batch with full provenance and returns each event where it landed', async () => {
+  const { store, writer } = setup();
+  await withCity(writer);
+  const result = await writer.appendBatch(
+    CITY,
+    [
+      { ...buildingRegistered('b-1'), id: testId('b-1'), occurredAt: '2026-05-30T08:00:00Z' },
+      { ...buildingRegistered('b-2'), id: testId('b-2'), reason: 'own reason' },
+    ],
+    { ...ctx, causationId: 'cause-9' },
+  );
+  assert.is(result.appended, 2);
+  assert.equal(
+    result.results.map((r) => [r.index, r.id, r.stream, r.revision, r.duplicate]),
+    [
+      [0, testId('b-1'), 'building-testville.b-1', 0, false],
+      [1, testId('b-2'), 'building-testville.b-2', 0, false],
+    ],
+  );
+  const stored = await readAll(store);
+  const b1 = stored.find((e) => e.id === testId('b-1'))!;
+  assert.is(result.results[0]!.position, b1.position.toString());
+  assert.equal(
+    { ...b1.metadata, hash: undefined, prevHash: undefined },
+    {
+      actor: 'key:ops-1',
+      source: 'test-suite',
+      occurredAt: '2026-05-30T08:00:00Z',
+      correlationId: 'corr-1',
+      causationId: 'cause-9',
+      reason: 'survey 2026',
+      hash: undefined,
+      prevHash: undefined,
+    },
+  );
+  const b2 = stored.find((e) => e.id === testId('b-2'))!;
+  assert.is(b2.metadata.reason, 'own reason');
+  assert.is(b2.metadata.occurredAt, '2026-06-01T12:00:00.000Z');
+});
+
+pipeline('seals every stream into a hash chain starting at genesis', async () => {
+  const { store, writer } = setup();
+  await withCity(writer);
+  await writer.appendBatch(CITY, [buildingRegistered('b-1')], ctx);
+  await writer.appendBatch(
+    CITY,
+    [
+      { type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 12 } },
+      { type: 'BuildingDemolished', entityId: 'b-1', data: {} },
+    ],
+    ctx,
+  );
+  const events: RecordedEvent[] = [];
+  for await (const e of store.readStream('building-testville.b-1')) events.push(e);
+  assert.is(events.length, 3);
+  let previous = GENESIS_HASH;
+  for (const e of events) {
+    assert.is(e.metadata.prevHash, previous);
+    assert.is(e.metadata.hash, eventHash(e));
+    previous = e.metadata.hash as string;
+  }
+});
+
+pipeline('a bad item at index 7 appends nothing and names index 7, its field and value', async () => {
+  const { store, writer } = setup();
+  await withCity(writer);
+  const before = await store.headPosition();
+  const items: unknown[] = Array.from({ length: 10 }, (_, i) => buildingRegistered(`b-${i}`));
+  const bad = buildingRegistered('b-7');
+  (bad.data as { floors: unknown }).floors = -3;
+  items[7] = bad;
+  const err = await caught(writer.appendBatch(CITY, items, ctx));
+  assert.instance(err, ValidationError);
+  assert.equal(err.issues[0], { index: 7, field: 'data.floors', value: -3, message: err.issues[0]!.message });
+  assert.match(err.message, /index 7/);
+  assert.is(await store.headPosition(), before);
+});
+
+pipeline(
+  'a domain rule broken at index 7 appends nothing and names index 7, its field and value',
+  async () => {
+    const { store, writer } = setup();
+    await withCity(writer);
+    const before = await store.headPosition();
+    const items: unknown[] = Array.from({ length: 10 }, (_, i) => buildingRegistered(`b-${i}`));
+    items[7] = buildingRegistered('b-7', 26.1, 44.45, 'atlantis');
+    const err = await caught(writer.appendBatch(CITY, items, ctx));
+    assert.instance(err, DomainRuleError);
+    assert.equal(err.issues[0]!.index, 7);
+    assert.is(err.issues[0]!.field, 'data.district');
+    assert.is(err.issues[0]!.value, 'atlantis');
+    assert.is(await store.headPosition(), before);
+  },
+);
+
+pipeline('a retry of the same batch writes nothing twice and answers with the original results', async () => {
+  const { store, writer } = setup();
+  await withCity(writer);
+  const batch = [
+    { ...buildingRegistered('b-1'), id: testId('r-1') },
+    { type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 5 }, id: testId('r-2') },
+  ];
+  const first = await writer.appendBatch(CITY, batch, ctx);
+  const head = await store.headPosition();
+  const again = await writer.appendBatch(CITY, batch, ctx);
+  assert.is(again.appended, 0);
+  assert.equal(
+    again.results.map((r) => ({ ...r, duplicate: false })),
+    first.results,
+  );
+  assert.ok(again.results.every((r) => r.duplicate));
+  assert.is(await store.headPosition(), head);
+});
+
+pipeline('a retry completes a batch whose first part is already stored', async () => {
+  const { store, writer } = setup();
+  await withCity(writer);
+  const batch = [
+    { ...buildingRegistered('b-1'), id: testId('p-1') },
+    { ...buildingRegistered('b-2'), id: testId('p-2') },
+  ];
+  await writer.appendBatch(CITY, batch.slice(0, 1), ctx);
+  const out = await writer.appendBatch(CITY, batch, ctx);
+  assert.equal(
+    out.results.map((r) => r.duplicate),
+    [true, false],
+  );
+  assert.is((await readAll(store)).length, 3);
+});
+
+pipeline('decides items in order against the state the batch itself builds', async () => {
+  const { writer } = setup();
+  await withCity(writer);
+  const node = (id: string) => ({
+    type: 'GridNodeAdded',
+    entityId: id,
+    data: {
+      network: 'electricity',
+      nodeKind: 'transformer',
+      location: { type: 'Point', coordinates: [26.1, 44.45] },
+    },
+  });
+  const out = await writer.appendBatch(
+    CITY,
+    [
+      node('n-1'),
+      node('n-2'),
+      {
+        type: 'GridLinkAdded',
+        entityId: 'l-1',
+        data: {
+          network: 'electricity',
+          fromNode: 'n-1',
+          toNode: 'n-2',
+          capacityKw: 630,
+          path: {
+            type: 'LineString',
+            coordinates: [
+              [26.1, 44.45],
+              [26.1, 44.46],
+            ],
+          },
+        },
+      },
+    ],
+    ctx,
+  );
+  assert.is(out.appended, 3);
+  const err = await caught(
+    writer.appendBatch(
+      CITY,
+      [
+        buildingRegistered('b-9'),
+        { type: 'BuildingDemolished', entityId: 'b-9', data: {} },
+        { type: 'RooftopPvInstalled', entityId: 'b-9', data: { kWp: 3 } },
+      ],
+      ctx,
+    ),
+  );
+  assert.equal([err.issues[0]!.index, err.issues[0]!.field], [2, 'entityId']);
+});
+
+pipeline('returns the exact position of each of several events appended to one stream', async () => {
+  const { store, writer } = setup();
+  await withCity(writer);
+  const out = await writer.appendBatch(
+    CITY,
+    [
+      buildingRegistered('b-1'),
+      buildingRegistered('b-2'),
+      { type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 3 } },
+    ],
+    ctx,
+  );
+  const stored = new Map((await readAll(store)).map((e) => [e.id, e.position.toString()]));
+  for (const r of out.results) assert.is(r.position, stored.get(r.id));
+});
+
+pipeline(
+  'rejects unknown fields, unknown types, a missing entityId and a repeated id, naming each',
+  async () => {
+    const { writer } = setup();
+    await withCity(writer);
+    const unknownField = await caught(
+      writer.appendBatch(CITY, [{ ...buildingRegistered('b-1'), colour: 'red' }], ctx),
+    );
+    assert.equal([unknownField.issues[0]!.field, unknownField.issues[0]!.value], ['colour', 'red']);
+    const unknownType = await caught(
+      writer.appendBatch(CITY, [{ type: 'BuildingPainted', entityId: 'b', data: {} }], ctx),
+    );
+    assert.equal([unknownType.issues[0]!.field, unknownType.issues[0]!.value], ['type', 'BuildingPainted']);
+    const { entityId: _e, ...noEntity } = buildingRegistered('b-1');
+    const missing = await caught(writer.appendBatch(CITY, [noEntity], ctx));
+    assert.is(missing.issues[0]!.field, 'entityId');
+    const twice = await caught(
+      writer.appendBatch(
+        CITY,
+        [
+          { ...buildingRegistered('b-1'), id: testId('same') },
+          { ...buildingRegistered('b-2'), id: testId('same') },
+        ],
+        ctx,
+      ),
+    );
+    assert.equal([twice.issues[0]!.index, twice.issues[0]!.field], [1, 'id']);
+  },
+);
+
+pipeline('rejects an id already used by an event of another type', async () => {
+  const { writer } = setup();
+  await withCity(writer);
+  await writer.appendBatch(CITY, [{ ...buildingRegistered('b-1'), id: testId('x') }], ctx);
+  const err = await caught(
+    writer.appendBatch(
+      CITY,
+      [{ type: 'BuildingDemolished', entityId: 'b-1', data: {}, id: testId('x') }],
+      ctx,
+    ),
+  );
+  assert.instance(err, ConflictError);
+});
+
+pipeline('rejects an event occurring in the future and a city id that is not a slug', async () => {
+  const { writer } = setup();
+  await withCity(writer);
+  const future = await caught(
+    writer.appendBatch(CITY, [{ ...buildingRegistered('b-1'), occurredAt: '2030-01-01T00:00:00Z' }], ctx),
+  );
+  assert.equal([future.issues[0]!.field, future.issues[0]!.value], ['occurredAt', '2030-01-01T00:00:00Z']);
+  const city = await caught(writer.appendBatch('Cluj Napoca', [squareCityRegistered], ctx));
+  assert.equal([city.issues[0]!.field, city.issues[0]!.value], ['city', 'Cluj Napoca']);
+});
+
+pipeline('re-decides after a concurrent append to the same stream, against the new state', async () => {
+  const inner = createMemoryEventStore();
+  const clock = fixedClock('2026-06-01T12:00:00Z');
+  const other = createWriter({ store: inner, clock });
+  let interfere: (() => Promise<unknown>) | undefined;
+  const racing: EventStore = Object.create(inner, {
+    appendMany: {
+      value: async (writes: Parameters<EventStore['appendMany']>[0]) => {
+        const once = interfere;
+        interfere = undefined;
+        if (once) await once();
+        return inner.appendMany(writes);
+      },
+    },
+  });
+  const writer = createWriter({ store: racing, clock });
+  await withCity(other);
+  await other.appendBatch(CITY, [buildingRegistered('b-1')], ctx);
+
+  interfere = () =>
+    other.appendBatch(CITY, [{ type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 4 } }], ctx);
+  const out = await writer.appendBatch(
+    CITY,
+    [{ type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 8 } }],
+    ctx,
+  );
+  assert.is(out.results[0]!.revision, 2, 'landed after the concurrent event');
+
+  interfere = () => other.appendBatch(CITY, [{ type: 'BuildingDemolished', entityId: 'b-1', data: {} }], ctx);
+  const err = await caught(
+    writer.appendBatch(CITY, [{ type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 1 } }], ctx),
+  );
+  assert.instance(err, DomainRuleError, 'the retry saw the demolition');
+});
+
+pipeline.run();
