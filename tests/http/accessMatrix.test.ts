@@ -117,7 +117,9 @@ async function setup(env: Record<string, string> = {}): Promise<Ctx> {
 }
 
 const matrix = suite<Ctx>('access matrix', {} as Ctx);
-matrix.before(async (ctx) => Object.assign(ctx, await setup()));
+matrix.before(async (ctx) => {
+  Object.assign(ctx, await setup());
+});
 matrix.after(async (ctx) => {
   await ctx.keys.close();
   await ctx.store.close();
@@ -234,7 +236,9 @@ matrix('every route in the OpenAPI document is in the access policy', () => {
 matrix.run();
 
 const anonymous = suite<Ctx>('anonymous reads', {} as Ctx);
-anonymous.before(async (ctx) => Object.assign(ctx, await setup({ ALLOW_ANONYMOUS_READS: 'true' })));
+anonymous.before(async (ctx) => {
+  Object.assign(ctx, await setup({ ALLOW_ANONYMOUS_READS: 'true' }));
+});
 anonymous.after(async (ctx) => {
   await ctx.keys.close();
   await ctx.store.close();
@@ -260,7 +264,9 @@ anonymous('a presented but invalid key is still refused', async ({ app }) => {
 anonymous.run();
 
 const limits = suite<Ctx>('rate limit per key', {} as Ctx);
-limits.before(async (ctx) => Object.assign(ctx, await setup({ RATE_LIMIT_PER_MINUTE: '3' })));
+limits.before(async (ctx) => {
+  Object.assign(ctx, await setup({ RATE_LIMIT_PER_MINUTE: '3' }));
+});
 limits.after(async (ctx) => {
   await ctx.keys.close();
   await ctx.store.close();
