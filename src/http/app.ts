@@ -7,6 +7,7 @@ import { notFoundHandler, problemHandler } from './problem.js';
 import { requestLog } from './requestLog.js';
 import { auditRoutes } from './routes/audit.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestRoutes } from './routes/ingest.js';
 import { keyRoutes } from './routes/keys.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { securityHeaders } from './security.js';
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(healthRoutes(deps));
   const api = express.Router();
   api.use(openApiRoutes(deps));
+  api.use(ingestRoutes(deps));
   api.use(keyRoutes(keys));
   api.use(auditRoutes(deps));
   app.use('/api/v1', api);

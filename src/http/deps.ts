@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { EventStore } from '../eventStore/port.js';
+import type { Writer } from '../write/writer.js';
 
 /** A named readiness check for `GET /ready`; resolves to true (ready) or false / throws (not ready). */
 export interface ReadinessCheck {
@@ -20,6 +21,8 @@ export interface AppDeps {
   store: EventStore;
   clock: Clock;
   logger: Logger;
+  /** The write pipeline (src/write/); the ingest route makes one over `store` when absent. */
+  writer?: Writer;
   /** Checks `GET /ready` runs besides pinging the store (e.g. the twin has caught up). */
   readiness?: ReadinessCheck[];
   /** API keys (src/access/); main passes a started, live registry. Absent: one is made over `store`. */

@@ -1,0 +1,188 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { PayloadTooLargeError, ValidationError } from '../../core/errors.js';
+import { validationErrorFromZod } from '../../core/zodIssues.js';
+import { EVENT_SCHEMAS } from '../../domain/events.js';
+import { ENTITY_ID_PATTERN } from '../../domain/streams.js';
+import { createWriter } from '../../write/writer.js';
+import { acceptableId } from '../correlation.js';
+import type { AppDeps } from '../deps.js';
+import { jsonResponse, problemResponse, registerPaths, registerSchemas, schemaRef } from '../openapi.js';
+
+/** The body of `POST /api/v1/cities/{city}/events`; items are parsed one by one by the write pipeline. */
+const ingestBodySchema = z.strictObject({
+  events: z.array(z.unknown()).min(1, 'a batch holds at least one event'),
+  /** Where the data comes from (a system, a file); also accepted as the `X-Source` header. */
+  source: z.string().min(1).max(200).optional(),
+  /** Why, for the audit trail; the default for items without their own reason. */
+  reason: z.string().max(2_000).optional(),
+});
+
+/** The actor of a request: the authenticated principal, never anything from the body. */
+function actorOf(locals: Record<string, unknown>): string {
+  const principal = locals.principal as { id?: unknown } | undefined;
+  return typeof principal?.id === 'string' && principal.id.length > 0 ? principal.id : 'anonymous';
+}
+
+/**
+ * `POST /api/v1/cities/{city}/events`: appends a batch of typed domain events, all or nothing.
+ * 201 with one result per item; 200 when every item was a retry of stored events; problem+json otherwise.
+ */
+export function ingestRoutes(deps: AppDeps): Router {
+  const router = Router();
+  const writer = deps.writer ?? createWriter({ store: deps.store, clock: deps.clock });
+  const maxBatch = deps.config.MAX_BATCH_SIZE;
+
+  router.post('/cities/:city/events', async (req, res) => {
+    if (req.body === undefined || req.body === null || typeof req.body !== 'object') {
+      throw new ValidationError('The body must be a JSON object sent as application/json', [
+        { field: '(body)', value: req.get('content-type'), message: 'expected application/json' },
+      ]);
+    }
+    const events = (req.body as { events?: unknown }).events;
+    if (Array.isArray(events) && events.length > maxBatch) {
+      throw new PayloadTooLargeError(
+        `A batch holds at most ${maxBatch} events; this one has ${events.length}`,
+        [{ field: 'events', value: events.length, message: `at most ${maxBatch} events per batch` }],
+      );
+    }
+    const body = ingestBodySchema.safeParse(req.body);
+    if (!body.success) throw validationErrorFromZod(body.error, { input: req.body, what: 'Invalid batch' });
+
+    const source = body.data.source ?? req.get('x-source') ?? 'http-ingest';
+    if (source.length > 200) {
+      throw new ValidationError('X-Source is too long', [
+        { field: 'X-Source', value: source, message: 'at most 200 characters' },
+      ]);
+    }
+    const causationId = acceptableId(req.get('x-causation-id')) ?? null;
+    const outcome = await writer.appendBatch(req.params.city, body.data.events, {
+      actor: actorOf(res.locals),
+      source,
+      correlationId: res.locals.correlationId as string,
+      causationId,
+      ...(body.data.reason !== undefined ? { reason: body.data.reason } : {}),
+    });
+    res.status(outcome.appended > 0 ? 201 : 200).json({
+      correlationId: res.locals.correlationId,
+      appended: outcome.appended,
+      results: outcome.results,
+    });
+  });
+
+  return router;
+}
+
+// ---- OpenAPI: one component per event type's data, one per ingest item, and a oneOf of the items ----
+
+const itemNames: string[] = [];
+for (const [kind, schemas] of Object.entries(EVENT_SCHEMAS)) {
+  for (const [type, schema] of Object.entries(schemas)) {
+    registerSchemas({ [type]: schema as z.ZodType });
+    const item = {
+      type: 'object',
+      description: `A ${type} event for the ${kind} stream${kind === 'city' ? ' (the city itself: no entityId)' : ''}`,
+      required: kind === 'city' ? ['type', 'data'] : ['type', 'entityId', 'data'],
+      additionalProperties: false,
+      properties: {
+        id: {
+          type: 'string',
+          format: 'uuid',
+          description: 'idempotency key: a retry with it writes nothing twice',
+        },
+        type: { const: type },
+        ...(kind === 'city' ? {} : { entityId: { type: 'string', pattern: ENTITY_ID_PATTERN.source } }),
+        data: schemaRef(type),
+        occurredAt: { type: 'string', format: 'date-time', description: 'when it happened (default: now)' },
+        reason: { type: 'string', maxLength: 2000 },
+      },
+    };
+    registerSchemas({ [`${type}Item`]: item });
+    itemNames.push(`${type}Item`);
+  }
+}
+registerSchemas({
+  IngestItem: {
+    oneOf: itemNames.map(schemaRef),
+    discriminator: {
+      propertyName: 'type',
+      mapping: Object.fromEntries(itemNames.map((n) => [n.slice(0, -4), `#/components/schemas/${n}`])),
+    },
+  },
+  IngestBatch: {
+    type: 'object',
+    required: ['events'],
+    additionalProperties: false,
+    properties: {
+      events: { type: 'array', minItems: 1, items: schemaRef('IngestItem') },
+      source: { type: 'string', maxLength: 200 },
+      reason: { type: 'string', maxLength: 2000 },
+    },
+  },
+  IngestResult: {
+    type: 'object',
+    required: ['correlationId', 'appended', 'results'],
+    properties: {
+      correlationId: { type: 'string' },
+      appended: { type: 'integer' },
+      results: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['index', 'id', 'type', 'stream', 'revision', 'position', 'duplicate'],
+          properties: {
+            index: { type: 'integer' },
+            id: { type: 'string', format: 'uuid' },
+            type: { type: 'string' },
+            stream: { type: 'string' },
+            revision: { type: 'integer' },
+            position: {
+              type: 'string',
+              pattern: '^[0-9]+$',
+              description: 'global position (decimal string)',
+            },
+            duplicate: { type: 'boolean', description: 'the id was already stored; nothing was written' },
+          },
+        },
+      },
+    },
+  },
+});
+
+registerPaths({
+  '/api/v1/cities/{city}/events': {
+    post: {
+      summary: 'Append a batch of domain events (validated and decided as a whole; all or nothing)',
+      tags: ['ingest'],
+      security: [{ apiKey: [] }],
+      parameters: [
+        {
+          name: 'city',
+          in: 'path',
+          required: true,
+          schema: { type: 'string', pattern: '^[a-z][a-z0-9-]{1,62}$' },
+        },
+        { name: 'X-Correlation-Id', in: 'header', schema: { type: 'string' } },
+        { name: 'X-Source', in: 'header', schema: { type: 'string' } },
+        { name: 'X-Causation-Id', in: 'header', schema: { type: 'string' } },
+      ],
+      requestBody: {
+        required: true,
+        content: { 'application/json': { schema: schemaRef('IngestBatch') } },
+      },
+      responses: {
+        '201': jsonResponse('appended', schemaRef('IngestResult')),
+        '200': jsonResponse(
+          'every event was already stored (a retry); nothing written',
+          schemaRef('IngestResult'),
+        ),
+        '400': problemResponse('malformed JSON or an invalid event (errors name index, field, value)'),
+        '401': problemResponse('no valid API key'),
+        '403': problemResponse('the key may not write to this city'),
+        '409': problemResponse('a stream changed meanwhile, or an id is already used by another event'),
+        '413': problemResponse('the body or the batch is too large'),
+        '422': problemResponse('a domain rule rejected an event (errors name index, field, value)'),
+      },
+    },
+  },
+});
