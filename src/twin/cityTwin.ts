@@ -442,6 +442,7 @@ export class CityTwin {
 
   /** Chargers and transit stops within 400 m of a building. */
   coverageOfBuilding(id: string): Coverage | undefined {
+    if (this.bulk) this.endBulk();
     return this.layers.buildings.has(id) ? this.coverageOf(id) : undefined;
   }
 

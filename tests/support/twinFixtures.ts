@@ -185,3 +185,227 @@ export function smallCityEvents(): RecordedEvent[] {
   );
   return events;
 }
+
+/** Seeded PRNG (mulberry32): deterministic random data for tests. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A random but seeded event history of a city in [26.0, 44.0]-[26.1, 44.1]: buildings, chargers, stops,
+ * vehicles that move, grid nodes with loads and failures, plus demolitions and decommissions.
+ */
+export function randomCityEvents(seed: number, count: number, city = 'randville'): RecordedEvent[] {
+  const rnd = prng(seed);
+  const e = eventFactory();
+  const at = (i: number) => new Date(Date.UTC(2024, 0, 1) + i * 60_000).toISOString();
+  const events: RecordedEvent[] = [
+    e(
+      `city-${city}`,
+      'CityRegistered',
+      {
+        name: 'Randville',
+        country: 'RO',
+        timezone: 'Europe/Bucharest',
+        boundary: box(26.0, 44.0, 26.1, 44.1),
+        population: 50_000,
+        districts: [
+          { id: 'west', name: 'West', boundary: box(26.0, 44.0, 26.05, 44.1), population: 20_000 },
+          { id: 'east', name: 'East', boundary: box(26.05, 44.0, 26.1, 44.1), population: 30_000 },
+        ],
+      },
+      at(0),
+    ),
+  ];
+  const buildings: string[] = [];
+  const assets: string[] = [];
+  const vehicles: string[] = [];
+  const nodes: string[] = [];
+  const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)]!;
+  for (let i = 1; events.length < count; i++) {
+    const r = rnd();
+    const lon = 26.0 + rnd() * 0.1;
+    const lat = 44.0 + rnd() * 0.1;
+    if (r < 0.3 || buildings.length === 0) {
+      const id = `b${i}`;
+      buildings.push(id);
+      events.push(
+        e(
+          `building-${city}.${id}`,
+          'BuildingRegistered',
+          {
+            footprint: square(lon, lat, 0.0001 + rnd() * 0.0004),
+            use: rnd() < 0.7 ? 'residential' : 'office',
+            yearBuilt: 1900 + Math.floor(rnd() * 125),
+            floors: 1 + Math.floor(rnd() * 12),
+            grossFloorAreaM2: 100 + Math.floor(rnd() * 5000),
+            district: lon < 26.05 ? 'west' : 'east',
+          },
+          at(i),
+        ),
+      );
+    } else if (r < 0.4) {
+      events.push(
+        e(
+          `building-${city}.${pick(buildings)}`,
+          'BuildingEnergyCertified',
+          {
+            energyClass: pick(['A', 'B', 'C', 'D', 'E', 'F']),
+            primaryEnergyKwhPerM2Year: 50 + rnd() * 300,
+            heatingSystem: pick(['district-heating', 'gas-boiler', 'heat-pump']),
+          },
+          at(i),
+        ),
+      );
+    } else if (r < 0.5) {
+      const month = Math.floor(rnd() * 24);
+      events.push(
+        e(
+          `building-${city}.${pick(buildings)}`,
+          'MeterReadingRecorded',
+          {
+            carrier: pick(['electricity', 'natural-gas', 'district-heating']),
+            kwh: Math.round(rnd() * 10_000),
+            periodStart: new Date(Date.UTC(2023, month, 1)).toISOString(),
+            periodEnd: new Date(Date.UTC(2023, month + 1, 1)).toISOString(),
+          },
+          at(i),
+        ),
+      );
+    } else if (r < 0.53) {
+      events.push(
+        e(
+          `building-${city}.${pick(buildings)}`,
+          'BuildingRetrofitted',
+          { measures: ['windows'], expectedSavingsPercent: Math.round(rnd() * 40) },
+          at(i),
+        ),
+      );
+    } else if (r < 0.55) {
+      events.push(
+        e(`building-${city}.${pick(buildings)}`, 'RooftopPvInstalled', { kWp: 1 + rnd() * 20 }, at(i)),
+      );
+    } else if (r < 0.57 && buildings.length > 5) {
+      const id = buildings.splice(Math.floor(rnd() * buildings.length), 1)[0]!;
+      events.push(e(`building-${city}.${id}`, 'BuildingDemolished', {}, at(i)));
+    } else if (r < 0.65) {
+      const id = `m${i}`;
+      const kind = pick(['ev-charger', 'transit-stop', 'bike-station', 'bus', 'scooter']);
+      (kind === 'bus' || kind === 'scooter' ? vehicles : assets).push(id);
+      events.push(
+        e(
+          `mobility-${city}.${id}`,
+          'MobilityAssetRegistered',
+          {
+            kind,
+            location: { type: 'Point', coordinates: [lon, lat] },
+            operator: pick(['STB', 'Lime', 'Renovatio']),
+            powerKw: kind === 'ev-charger' ? 22 + Math.floor(rnd() * 130) : undefined,
+            capacity: 10,
+          },
+          at(i),
+        ),
+      );
+    } else if (r < 0.8 && vehicles.length > 0) {
+      events.push(
+        e(
+          `mobility-${city}.${pick(vehicles)}`,
+          'VehiclePositionReported',
+          { location: { type: 'Point', coordinates: [lon, lat] }, speedKmh: Math.round(rnd() * 50) },
+          at(i),
+        ),
+      );
+    } else if (r < 0.84 && assets.length > 0) {
+      events.push(
+        e(
+          `mobility-${city}.${pick(assets)}`,
+          'AssetStatusChanged',
+          { status: pick(['available', 'occupied', 'offline']) },
+          at(i),
+        ),
+      );
+    } else if (r < 0.85 && assets.length > 3) {
+      const id = assets.splice(Math.floor(rnd() * assets.length), 1)[0]!;
+      events.push(e(`mobility-${city}.${id}`, 'MobilityAssetDecommissioned', {}, at(i)));
+    } else if (r < 0.88 || nodes.length < 2) {
+      const id = `n${i}`;
+      nodes.push(id);
+      events.push(
+        e(
+          `grid-${city}.${id}`,
+          'GridNodeAdded',
+          {
+            network: 'electricity',
+            nodeKind: pick(['substation', 'transformer']),
+            location: { type: 'Point', coordinates: [lon, lat] },
+            capacityKw: 100 + Math.floor(rnd() * 1000),
+          },
+          at(i),
+        ),
+      );
+    } else if (r < 0.9) {
+      const from = pick(nodes);
+      const to = pick(nodes);
+      if (from === to) continue;
+      events.push(
+        e(
+          `grid-${city}.l${i}`,
+          'GridLinkAdded',
+          {
+            network: 'electricity',
+            fromNode: from,
+            toNode: to,
+            path: {
+              type: 'LineString',
+              coordinates: [
+                [lon, lat],
+                [lon + 0.003, lat + 0.002],
+              ],
+            },
+            capacityKw: 500,
+          },
+          at(i),
+        ),
+      );
+    } else if (r < 0.97) {
+      events.push(
+        e(`grid-${city}.${pick(nodes)}`, 'GridLoadReported', { loadKw: Math.round(rnd() * 1500) }, at(i)),
+      );
+    } else if (r < 0.985) {
+      events.push(
+        e(
+          `grid-${city}.${pick(nodes)}`,
+          'GridElementFailed',
+          { incidentId: `i${Math.floor(rnd() * 5)}` },
+          at(i),
+        ),
+      );
+    } else if (r < 0.995) {
+      events.push(
+        e(
+          `grid-${city}.${pick(nodes)}`,
+          'GridElementRestored',
+          { incidentId: `i${Math.floor(rnd() * 5)}` },
+          at(i),
+        ),
+      );
+    } else {
+      events.push(
+        e(
+          `city-${city}`,
+          'EmissionFactorsSet',
+          { factors: { electricity: 0.1 + rnd() * 0.3 }, source: 'test' },
+          at(i),
+        ),
+      );
+    }
+  }
+  return events;
+}

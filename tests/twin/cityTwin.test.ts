@@ -1,0 +1,149 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { CityTwin, createCityTwin } from '../../src/twin/cityTwin.js';
+import { createTwinRegistry, TwinRegistry } from '../../src/twin/registry.js';
+import { eventFactory, randomCityEvents, smallCityEvents, square } from '../support/twinFixtures.js';
+import { twinImage } from '../support/twinImage.js';
+
+const test = suite('city twin');
+const history = randomCityEvents(7, 1500);
+
+const replay = (events = history, bulk = false) => {
+  const twin = createCityTwin('randville');
+  if (bulk) twin.beginBulk();
+  for (const e of events) twin.apply(e);
+  twin.endBulk();
+  return twin;
+};
+
+test('a bulk replay ends in the same twin as an incremental one', () => {
+  assert.ok(twinImage(replay(history, true)) === twinImage(replay(history, false)));
+});
+
+test('a snapshot plus the tail equals applying everything, at many cut points', () => {
+  const full = twinImage(replay());
+  for (const cut of [1, 57, 800, 1499]) {
+    for (const bulk of [false, true]) {
+      const head = createCityTwin('randville');
+      if (bulk) head.beginBulk();
+      for (const e of history.slice(0, cut)) head.apply(e);
+      const restored = CityTwin.fromSnapshot(JSON.parse(JSON.stringify(head.toSnapshot())));
+      for (const e of history.slice(cut)) restored.apply(e);
+      assert.ok(twinImage(restored) === full, `cut at ${cut}, bulk ${bulk}`);
+    }
+  }
+});
+
+test('a clone is independent of its original', () => {
+  const twin = replay(history.slice(0, 700));
+  const before = twinImage(twin);
+  const copy = twin.clone();
+  for (const e of history.slice(700)) copy.apply(e);
+  assert.ok(twinImage(twin) === before);
+  assert.ok(twinImage(copy) === twinImage(replay()));
+});
+
+test('apply returns an upsert with the previous feature, and a remove with it', () => {
+  const twin = createCityTwin('testville');
+  const e = eventFactory();
+  const added = twin.apply(
+    e('building-testville.b1', 'BuildingRegistered', {
+      footprint: square(26.0, 44.0),
+      use: 'office',
+      yearBuilt: 2000,
+      floors: 3,
+      grossFloorAreaM2: 900,
+      district: 'd',
+    }),
+  );
+  assert.is(added.length, 1);
+  assert.is(added[0]?.op, 'upsert');
+  assert.ok(added[0]?.op === 'upsert' && added[0].previous === undefined);
+  const pv = twin.apply(e('building-testville.b1', 'RooftopPvInstalled', { kWp: 3 }));
+  assert.ok(
+    pv[0]?.op === 'upsert' && pv[0].previous?.properties.pvKWp === 0 && pv[0].feature.properties.pvKWp === 3,
+  );
+  const gone = twin.apply(e('building-testville.b1', 'BuildingDemolished', {}));
+  assert.equal(
+    gone.map((c) => [c.op, c.layer, c.id]),
+    [['remove', 'buildings', 'b1']],
+  );
+  assert.is(twin.get('b1'), undefined);
+  assert.is(twin.position, 3n);
+});
+
+test('an unknown event type changes nothing but advances the position', () => {
+  const twin = createCityTwin('testville');
+  const e = eventFactory(41n);
+  assert.equal(twin.apply(e('city-testville', 'GeofenceDefined', { any: 1 })), []);
+  assert.is(twin.position, 41n);
+});
+
+test('an event for an unknown entity changes nothing', () => {
+  const twin = createCityTwin('testville');
+  const e = eventFactory();
+  assert.equal(twin.apply(e('grid-testville.nope', 'GridLoadReported', { loadKw: 1 })), []);
+  assert.equal(twin.counts(), { buildings: 0, mobility: 0, grid: 0 });
+});
+
+test('an explicit target routes an overlay event to an entity', () => {
+  const twin = createCityTwin('testville');
+  for (const e of smallCityEvents()) twin.apply(e);
+  const e = eventFactory(500n);
+  const changes = twin.apply(e('scenario-s1', 'RooftopPvInstalled', { kWp: 4 }), {
+    kind: 'building',
+    entityId: 'b1',
+  });
+  assert.is(changes.length, 1);
+  assert.is(twin.get('b1')?.feature.properties.pvKWp, 4);
+});
+
+test('an asset registered without a district is placed in the district that contains it', () => {
+  const twin = createCityTwin('testville');
+  for (const e of smallCityEvents()) twin.apply(e);
+  assert.is(twin.kpis().districts.north?.vehicles, 1);
+  assert.is(twin.kpis().districts.south?.evChargers.count, 1);
+});
+
+test.run();
+
+const registry = suite('twin registry');
+
+registry('routes events to one twin per city and skips scenario streams', () => {
+  const twins = createTwinRegistry();
+  const e = eventFactory();
+  twins.apply(
+    e('city-alpha', 'CityRegistered', {
+      name: 'A',
+      country: 'RO',
+      timezone: 'Europe/Bucharest',
+      boundary: square(26, 44, 1),
+      population: 1,
+      districts: [],
+    }) as never,
+  );
+  const batch = twins.apply(
+    e('mobility-beta.v1', 'MobilityAssetRegistered', {
+      kind: 'car',
+      location: { type: 'Point', coordinates: [26, 44] },
+      operator: 'x',
+    }) as never,
+  );
+  assert.is(twins.apply(e('scenario-s1', 'RooftopPvInstalled', { kWp: 1 }) as never), undefined);
+  assert.equal(twins.cities(), ['alpha', 'beta']);
+  assert.is(batch?.city, 'beta');
+  assert.is(batch?.position, 2n);
+  assert.is(twins.position, 3n);
+});
+
+registry('a registry snapshot restores every city', () => {
+  const twins = createTwinRegistry();
+  for (const e of smallCityEvents()) twins.apply(e as never);
+  for (const e of randomCityEvents(3, 300)) twins.apply({ ...e, position: e.position + 1000n } as never);
+  const restored = TwinRegistry.fromSnapshot(JSON.parse(JSON.stringify(twins.toSnapshot())));
+  assert.equal(restored.cities(), ['randville', 'testville']);
+  for (const c of restored.cities()) assert.ok(twinImage(restored.get(c)!) === twinImage(twins.get(c)!), c);
+  assert.is(restored.position, twins.position);
+});
+
+registry.run();
