@@ -1,0 +1,99 @@
+/**
+ * The composition root: configuration -> logger -> event store -> services -> HTTP app -> listen, and a
+ * graceful shutdown that undoes it in reverse. Each step is a short block; a new component adds its own
+ * block (and, if it holds resources, an `onShutdown` closer).
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { seedCities } from '../seeds/seedCities.js';
+import { loadConfig } from './config.js';
+import { systemClock } from './core/clock.js';
+import { createLogger } from './core/logger.js';
+import { createEventStore } from './eventStore/createEventStore.js';
+import { createApp } from './http/app.js';
+import type { AppDeps, ReadinessCheck } from './http/deps.js';
+import { createWriter } from './write/writer.js';
+
+type Closer = { name: string; close: () => Promise<void> | void };
+const closers: Closer[] = [];
+/** Registers something to close on shutdown; closed in reverse order of registration. */
+function onShutdown(name: string, close: Closer['close']): void {
+  closers.push({ name, close });
+}
+
+async function main(): Promise<void> {
+  // 1. configuration: a bad variable stops the process with a message naming it
+  const config = loadConfig();
+  const logger = createLogger({ LOG_LEVEL: config.LOG_LEVEL });
+  const clock = systemClock;
+
+  // 2. the event store
+  if (config.EVENT_STORE === 'sqlite') mkdirSync(config.DATA_DIR, { recursive: true });
+  const store = await createEventStore({
+    kind: config.EVENT_STORE,
+    dataDir: config.DATA_DIR,
+    ...(config.EVENTSTORE_URL ? { eventstoreUrl: config.EVENTSTORE_URL } : {}),
+  });
+  onShutdown('event store', () => store.close());
+  await store.ping();
+  logger.info({ store: store.name, dataDir: config.DATA_DIR }, 'event store open');
+
+  // 3. the write pipeline: the one way events enter (ingest, seeds, imports, scenarios)
+  const writer = createWriter({ store, clock });
+
+  // 3b. the seeded demo cities, once: a city whose stream exists is left as it is (SEED=false turns it off)
+  if (config.SEED) {
+    const seeded = await seedCities({ store, clock, writer, scale: config.SEED_SCALE });
+    for (const r of seeded) {
+      logger.info({ city: r.city, appended: r.appended }, r.skipped ? 'city already seeded' : 'city seeded');
+    }
+  }
+  const readiness: ReadinessCheck[] = [];
+
+  // 4. the HTTP app and server
+  const deps: AppDeps = { config, store, clock, logger, writer, readiness };
+  const app = createApp(deps);
+  const server = createServer(app);
+  onShutdown('http server', () => closeServer(server));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  logger.info({ host: config.HOST, port: config.PORT }, `listening on http://${config.HOST}:${config.PORT}`);
+
+  // 5. graceful shutdown on SIGINT / SIGTERM
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    for (const closer of [...closers].reverse()) {
+      try {
+        await closer.close();
+      } catch (err) {
+        logger.error({ err, component: closer.name }, 'error while closing');
+      }
+    }
+    logger.flush();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** Stops accepting connections, lets in-flight requests finish, and ends idle keep-alive sockets. */
+function closeServer(server: ReturnType<typeof createServer>): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeIdleConnections();
+    // Requests still running after 10 s are cut, so a stuck client cannot hold the shutdown.
+    setTimeout(() => server.closeAllConnections(), 10_000).unref();
+  });
+}
+
+main().catch(async (err: unknown) => {
+  // Configuration and startup errors are for the operator: the message, not a stack trace.
+  console.error(err instanceof Error ? `urban-twin failed to start: ${err.message}` : err);
+  for (const closer of [...closers].reverse()) await Promise.resolve(closer.close()).catch(() => undefined);
+  process.exit(1);
+});
