@@ -601,7 +601,8 @@ export function eventStoreContract(adapterName: string, factory: () => Promise<S
         expected.push(...batch.map((e) => e.id));
         await store.append(ns.stream(`bus-${i}`), batch);
       }
-      // Writers start once the subscription is delivering history, so the live part races the catch-up.
+      // Appends race the catch-up two ways: ten made from inside the consumer while it pages through history,
+      // and a writer that keeps appending (yielding to the event loop) across the switch to live.
       let writing: Promise<void> | undefined;
       const write = async () => {
         for (let i = 0; i < 60; i++) {
@@ -611,16 +612,26 @@ export function eventStoreContract(adapterName: string, factory: () => Promise<S
           if (i % 3 === 0) await tick();
         }
       };
+      let received = 0;
+      let inline = 0;
+      const onMessage = () => {
+        received++;
+        writing ??= write();
+        if (received % 100 === 0 && inline < 10) {
+          const batch = events(10, type, 10_000 + inline * 10);
+          expected.push(...batch.map((e) => e.id));
+          inline++;
+          void store.append(ns.stream('tram-1'), batch);
+        }
+      };
       const subscription = store.subscribeToAll({ filter: { streamPrefixes: [ns.prefix] } });
-      const total = 2_500 + 600;
+      const total = 2_500 + 600 + 100;
       const seen = await within(
         consume(
           subscription,
           (s) => eventsOf(s).length >= total,
           () => true,
-          () => {
-            writing ??= write();
-          },
+          onMessage,
         ),
         'all events through the subscription',
       );
