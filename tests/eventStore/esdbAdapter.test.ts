@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { ConcurrencyError, UnavailableError } from '../../src/core/errors.js';
+import { ConcurrencyError, ConflictError, UnavailableError } from '../../src/core/errors.js';
 import { createEsdbEventStore } from '../../src/eventStore/esdb/esdbEventStore.js';
 import type { EventStore, NewEvent, RecordedEvent, SubscriptionMessage } from '../../src/eventStore/port.js';
 import { type EsdbTestServer, startEsdbTestServer } from '../support/esdbTestServer/index.js';
@@ -171,25 +171,35 @@ basics('reads $all backwards inclusive of the given position', async ({ store })
   );
 });
 
-basics('pages through $all with filters beyond one server page', async ({ store }) => {
-  const writes = Array.from({ length: 3 }, (_, k) => ({
-    stream: `building-cluj.p${k}`,
-    events: Array.from({ length: 400 }, (_, i) => ev(i % 2 === 0 ? 'Even' : 'Odd')),
-  }));
-  await store.appendMany(writes);
-  const odd = await collect(store.readAll({ filter: { eventTypes: ['Odd'] } }));
-  assert.is(odd.length, 600);
-  const positions = odd.map((e) => e.position);
-  assert.equal(
-    positions,
-    [...positions].sort((x, y) => (x < y ? -1 : 1)),
-  );
-  assert.is(new Set(positions).size, 600);
-  const p2 = await collect(
-    store.readAll({ filter: { streamPrefixes: ['building-cluj.p2'] }, direction: 'backwards' }),
-  );
-  assert.is(p2.length, 400);
-  assert.is(p2[0]!.revision, 399);
+basics('pages through $all with filters across page boundaries', async ({ server }) => {
+  const store = createEsdbEventStore(server.url, { pageSize: 8 });
+  try {
+    const writes = Array.from({ length: 3 }, (_, k) => ({
+      stream: `building-cluj.p${k}`,
+      events: Array.from({ length: 20 }, (_, i) => ev(i % 2 === 0 ? 'Even' : 'Odd')),
+    }));
+    await store.appendMany(writes);
+    const odd = await collect(store.readAll({ filter: { eventTypes: ['Odd'] } }));
+    assert.is(odd.length, 30);
+    const positions = odd.map((e) => e.position);
+    assert.equal(
+      positions,
+      [...positions].sort((x, y) => (x < y ? -1 : 1)),
+    );
+    assert.is(new Set(positions).size, 30);
+    const p2 = await collect(
+      store.readAll({ filter: { streamPrefixes: ['building-cluj.p2'] }, direction: 'backwards' }),
+    );
+    assert.equal(
+      p2.map((e) => e.revision),
+      Array.from({ length: 20 }, (_, i) => 19 - i),
+    );
+    const some = await collect(store.readAll({ fromPosition: odd[3]!.position, maxCount: 17 }));
+    assert.is(some.length, 17);
+    assert.is(some[0]!.id, odd[3]!.id);
+  } finally {
+    await store.close();
+  }
 });
 
 basics(
@@ -254,6 +264,20 @@ basics('answers a re-append of the same ids with the original result', async ({ 
   assert.equal(await store.append('grid-cluj.g1', events, { expectedRevision: 'no_stream' }), original);
   assert.equal(await store.append('grid-cluj.g1', events), original);
   assert.is((await collect(store.readStream('grid-cluj.g1'))).length, 3);
+});
+
+basics('turns a partial retry into a ConflictError, as the other adapters do', async ({ store }) => {
+  const a = ev('A');
+  await store.append('grid-cluj.g2', [a], { expectedRevision: 'no_stream' });
+  for (const expectedRevision of ['no_stream', 'any'] as const) {
+    try {
+      await store.append('grid-cluj.g2', [a, ev('B')], { expectedRevision });
+      assert.unreachable('should have thrown');
+    } catch (error) {
+      assert.instance(error, ConflictError, `expected revision ${expectedRevision}`);
+    }
+  }
+  assert.is((await collect(store.readStream('grid-cluj.g2'))).length, 1);
 });
 
 basics('reads a missing stream as empty and pings the server', async ({ store }) => {

@@ -15,6 +15,7 @@ import {
 } from '@eventstore/db-client';
 import { ConcurrencyError, UnavailableError, ValidationError } from '../../core/errors.js';
 import { matchesFilter, normaliseFilter } from '../filter.js';
+import { idempotencyProbe, resolveAlreadyStored, type StoredLocation } from '../idempotency.js';
 import type {
   AppendResult,
   EventFilter,
@@ -48,11 +49,18 @@ const CHECKPOINT_EVENT_TYPE = 'CheckpointStored';
 /** Older checkpoint events are scavenged by the server; only the latest is ever read. */
 const CHECKPOINT_MAX_COUNT = 10;
 /** Events per request when the adapter pages through $all itself. */
-const PAGE_SIZE = 512;
+const DEFAULT_PAGE_SIZE = 512;
+
+export interface EsdbEventStoreOptions {
+  /** Events per $all read request (default 512); small values let tests cross page boundaries cheaply. */
+  pageSize?: number;
+}
 /** A subscription pauses the socket when this many messages wait for the consumer, resumes below the low mark. */
 const QUEUE_HIGH = 2_048;
 const QUEUE_LOW = 256;
 const PING_TIMEOUT_MS = 5_000;
+/** How far back a refused `any` append looks for its own ids. */
+const REFUSAL_SCAN_LIMIT = 10_000;
 /** Positions at or above this are EventStoreDB's "no position" (ulong max) or nonsense. */
 const NO_POSITION = 1n << 63n;
 
@@ -148,7 +156,11 @@ function mapError(error: unknown): unknown {
  * (see the README, "EventStoreDB").
  * @example createEsdbEventStore('esdb://localhost:2113?tls=false')
  */
-export function createEsdbEventStore(connectionString: string): EventStore {
+export function createEsdbEventStore(
+  connectionString: string,
+  options: EsdbEventStoreOptions = {},
+): EventStore {
+  const PAGE_SIZE = options.pageSize ?? DEFAULT_PAGE_SIZE;
   let client: EventStoreDBClient;
   try {
     client = EventStoreDBClient.connectionString(connectionString);
@@ -203,6 +215,42 @@ export function createEsdbEventStore(connectionString: string): EventStore {
     return 0n;
   }
 
+  /**
+   * After a refused append: where are the write's ids in the stream? Throws ConflictError for a partial or
+   * misplaced retry, returns the original result when all ids are in place (the server's id cache for `any`
+   * is bounded, so an old retry can be refused although it already landed), else undefined.
+   */
+  async function explainRefusal(
+    write: Required<StreamWrite>,
+    current: number | undefined,
+  ): Promise<AppendResult | undefined> {
+    const probe = idempotencyProbe(write.expectedRevision, current, write.events.length);
+    if (probe.kind === 'none') return undefined;
+    const ids = new Set(write.events.map((e) => e.id.toLowerCase()));
+    const byId = new Map<string, StoredLocation>();
+    const options: Parameters<EventStoreDBClient['readStream']>[1] =
+      probe.kind === 'revisions'
+        ? { fromRevision: BigInt(probe.from), direction: FORWARDS, maxCount: write.events.length }
+        : { fromRevision: END, direction: BACKWARDS, maxCount: REFUSAL_SCAN_LIMIT };
+    try {
+      for await (const resolved of readStreamCall(write.stream, options)) {
+        const event = resolved.event;
+        if (event && ids.has(event.id.toLowerCase())) {
+          byId.set(event.id.toLowerCase(), {
+            id: event.id.toLowerCase(),
+            revision: Number(event.revision),
+            position: toRecorded(event).position,
+          });
+        }
+      }
+    } catch (error) {
+      if (error instanceof StreamNotFoundError) return undefined;
+      throw mapError(error);
+    }
+    const found = write.events.map((e) => byId.get(e.id.toLowerCase()));
+    return resolveAlreadyStored(write.stream, write.events, write.expectedRevision, found, current);
+  }
+
   async function appendOne(write: Required<StreamWrite>, prefix: string): Promise<AppendResult> {
     const events = write.events.map((event: NewEvent, i) =>
       jsonEvent({
@@ -226,10 +274,15 @@ export function createEsdbEventStore(connectionString: string): EventStore {
     } catch (error) {
       if (error instanceof WrongExpectedVersionError) {
         const actual = error.actualVersion;
+        const current = actual === 'no_stream' || actual === undefined ? undefined : Number(actual);
+        // The server also answers a partial retry ("corrupted idempotency") as a wrong expected version;
+        // looking at the stream tells the two apart, so the caller gets the same errors as on SQLite.
+        const original = await explainRefusal(write, current);
+        if (original) return original;
         throw new ConcurrencyError(
           write.stream,
           String(write.expectedRevision),
-          actual === 'no_stream' || actual === undefined ? 'no_stream' : String(actual),
+          current === undefined ? 'no_stream' : String(current),
         );
       }
       throw mapError(error);
