@@ -23,7 +23,7 @@ export function createProgressReporter(
     const bar = new cliProgress.SingleBar(
       {
         stream,
-        format: '{label} [{bar}] {percentage}% | {value}/{total} features | {eta}s left',
+        format: '{label} [{bar}] {percentage}% | {value}/{total} events | {eta}s left',
         hideCursor: true,
       },
       cliProgress.Presets.shades_classic,
@@ -42,7 +42,7 @@ export function createProgressReporter(
       label = l;
       total = t;
       nextMark = 0;
-      stream.write(`${label}: ${total} features\n`);
+      stream.write(`${label}: ${total} events\n`);
     },
     update(done) {
       if (total === 0 || done < nextMark) return;
