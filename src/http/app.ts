@@ -6,10 +6,12 @@ import type { AppDeps } from './deps.js';
 import { notFoundHandler, problemHandler } from './problem.js';
 import { requestLog } from './requestLog.js';
 import { auditRoutes } from './routes/audit.js';
+import { entityHistoryRoutes } from './routes/entityHistory.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { keyRoutes } from './routes/keys.js';
 import { openApiRoutes } from './routes/openapi.js';
+import { scenarioRoutes } from './routes/scenarios.js';
 import { securityHeaders } from './security.js';
 
 /**
@@ -42,6 +44,8 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(ingestRoutes(deps));
   api.use(keyRoutes(keys));
   api.use(auditRoutes(deps));
+  api.use(scenarioRoutes(deps));
+  api.use(entityHistoryRoutes(deps));
   app.use('/api/v1', api);
 
   // 5. nothing matched, and the one place errors become problem+json

@@ -3,6 +3,9 @@ import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { EventStore } from '../eventStore/port.js';
+import type { ScenarioService } from '../scenarios/service.js';
+import type { TimeTravel } from '../timeTravel/timeTravel.js';
+import type { CityTwin } from '../twin/cityTwin.js';
 import type { Writer } from '../write/writer.js';
 
 /** A named readiness check for `GET /ready`; resolves to true (ready) or false / throws (not ready). */
@@ -27,4 +30,8 @@ export interface AppDeps {
   readiness?: ReadinessCheck[];
   /** API keys (src/access/); main passes a started, live registry. Absent: one is made over `store`. */
   keys?: KeyRegistry;
+  /** As-of queries (src/timeTravel/): a city's twin at a position, a recorded time and/or a valid time. */
+  timeTravel?: TimeTravel<CityTwin>;
+  /** What-if scenarios (src/scenarios/); the scenario routes answer 503 without it. */
+  scenarios?: ScenarioService;
 }
