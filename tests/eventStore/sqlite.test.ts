@@ -1,6 +1,13 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { RecordedEvent } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { eventStoreContract } from './contract.js';
 
@@ -13,3 +20,136 @@ eventStoreContract('sqlite', async () => {
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 });
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Starts the appender in its own process; `onLine` sees each line it prints. */
+function startAppender(
+  path: string,
+  appends: number,
+  perAppend: number,
+  stream: string,
+  onLine: (line: string, child: ChildProcess) => void,
+): { child: ChildProcess; exited: Promise<unknown> } {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      'tests/eventStore/support/sqliteAppender.ts',
+      path,
+      String(appends),
+      String(perAppend),
+      stream,
+    ],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const exited = once(child, 'exit');
+  createInterface({ input: child.stdout! }).on('line', (line) => onLine(line, child));
+  return { child, exited };
+}
+
+async function within<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const processes = suite<{ dir: string; path: string }>('sqlite event store across processes', {
+  dir: '',
+  path: '',
+});
+
+processes.before.each(async (ctx) => {
+  ctx.dir = await mkdtemp(join(tmpdir(), 'urban-twin-store-'));
+  ctx.path = join(ctx.dir, 'events.sqlite');
+});
+
+processes.after.each(async (ctx) => {
+  await rm(ctx.dir, { recursive: true, force: true });
+});
+
+processes(
+  'every acknowledged append survives the writing process being killed with SIGKILL',
+  async ({ path }) => {
+    const acked: string[] = [];
+    let killed = false;
+    const { child, exited } = startAppender(path, 100_000, 5, 'mobility-bucharest.bus-41', (line, proc) => {
+      if (!line.startsWith('ack ')) return;
+      acked.push(...line.slice(4).split(' '));
+      if (acked.length >= 300 && !killed) {
+        killed = true;
+        proc.kill('SIGKILL');
+      }
+    });
+    const [code, signal] = (await within(exited, 'the appender to be killed')) as [
+      number | null,
+      string | null,
+    ];
+    assert.is(signal, 'SIGKILL', `the appender was killed mid-stream (exit code ${code})`);
+    assert.ok(child.killed);
+    assert.ok(acked.length >= 300);
+
+    const store = createSqliteEventStore(path);
+    try {
+      const stored: RecordedEvent[] = [];
+      for await (const event of store.readStream('mobility-bucharest.bus-41')) stored.push(event);
+      const ids = new Set(stored.map((e) => e.id));
+      const lost = acked.filter((id) => !ids.has(id));
+      assert.equal(lost, [], 'no acknowledged event is lost');
+      // An unacknowledged append may or may not have landed, but never half of one.
+      assert.is(stored.length % 5, 0);
+      assert.equal(
+        stored.map((e) => e.revision),
+        stored.map((_, i) => i),
+      );
+    } finally {
+      await store.close();
+    }
+  },
+);
+
+processes(
+  'a live subscription receives events another process appends to the same file',
+  async ({ path }) => {
+    const store = createSqliteEventStore(path, { pollIntervalMs: 20 });
+    await store.append('city-suceava', [
+      {
+        id: '0b7f9a3c-2d4e-4f6a-8b1c-3d5e7f9a1b2c',
+        type: 'CityRegistered',
+        data: { name: 'Suceava' },
+        metadata: {},
+      },
+    ]);
+    const subscription = store.subscribeToAll({ filter: { streamPrefixes: ['mobility-'] } });
+    const acked: string[] = [];
+    const received: string[] = [];
+    let appender: { exited: Promise<unknown> } | undefined;
+    try {
+      for await (const message of subscription) {
+        if (message.type === 'caughtUp') {
+          assert.equal(received, [], 'nothing of the other process yet');
+          appender = startAppender(path, 20, 5, 'mobility-suceava.bus-3', (line) => {
+            if (line.startsWith('ack ')) acked.push(...line.slice(4).split(' '));
+          });
+          continue;
+        }
+        received.push(message.event.id);
+        if (received.length === 100) break;
+      }
+      await within(appender!.exited, 'the appender to finish');
+    } finally {
+      await subscription.close();
+      await store.close();
+    }
+    assert.equal(received, acked);
+  },
+);
+
+processes.run();
