@@ -5,6 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { seedCities } from '../seeds/seedCities.js';
 import { loadConfig } from './config.js';
 import { systemClock } from './core/clock.js';
@@ -12,6 +13,9 @@ import { createLogger } from './core/logger.js';
 import { createEventStore } from './eventStore/createEventStore.js';
 import { createApp } from './http/app.js';
 import type { AppDeps, ReadinessCheck } from './http/deps.js';
+import { createProjectionRunner } from './twin/projectionRunner.js';
+import { createTwinRegistry } from './twin/registry.js';
+import { createFileSnapshotStore, createMemorySnapshotStore } from './twin/snapshotStore.js';
 import { createWriter } from './write/writer.js';
 
 type Closer = { name: string; close: () => Promise<void> | void };
@@ -50,8 +54,29 @@ async function main(): Promise<void> {
   }
   const readiness: ReadinessCheck[] = [];
 
+  // 3c. the city twins: the latest snapshot (in DATA_DIR) plus the feed since; GET /ready waits for catch-up
+  const twins = createTwinRegistry();
+  const snapshotEvery = config.SNAPSHOT_EVERY_EVENTS || Number.POSITIVE_INFINITY;
+  const runner = createProjectionRunner({
+    store,
+    twins,
+    logger,
+    snapshots:
+      config.EVENT_STORE === 'memory'
+        ? createMemorySnapshotStore()
+        : createFileSnapshotStore(join(config.DATA_DIR, 'twin')),
+    snapshotEveryEvents: snapshotEvery,
+    ...(config.SNAPSHOT_EVERY_EVENTS === 0 ? { snapshotEveryMs: Number.POSITIVE_INFINITY } : {}),
+  });
+  await runner.start();
+  onShutdown('twin projection', () => runner.stop());
+  readiness.push({
+    name: 'twin',
+    check: async () => ({ ready: runner.caughtUp, detail: { position: runner.position?.toString() ?? null } }),
+  });
+
   // 4. the HTTP app and server
-  const deps: AppDeps = { config, store, clock, logger, writer, readiness };
+  const deps: AppDeps = { config, store, clock, logger, writer, readiness, twins, runner };
   const app = createApp(deps);
   const server = createServer(app);
   onShutdown('http server', () => closeServer(server));

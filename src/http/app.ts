@@ -12,6 +12,7 @@ import { ingestRoutes } from './routes/ingest.js';
 import { keyRoutes } from './routes/keys.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { scenarioRoutes } from './routes/scenarios.js';
+import { twinRoutes } from './routes/twin.js';
 import { securityHeaders } from './security.js';
 
 /**
@@ -46,6 +47,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(auditRoutes(deps));
   api.use(scenarioRoutes(deps));
   api.use(entityHistoryRoutes(deps));
+  api.use(twinRoutes(deps));
   app.use('/api/v1', api);
 
   // 5. nothing matched, and the one place errors become problem+json

@@ -6,6 +6,8 @@ import type { EventStore } from '../eventStore/port.js';
 import type { ScenarioService } from '../scenarios/service.js';
 import type { TimeTravel } from '../timeTravel/timeTravel.js';
 import type { CityTwin } from '../twin/cityTwin.js';
+import type { ProjectionRunner } from '../twin/projectionRunner.js';
+import type { TwinRegistry } from '../twin/registry.js';
 import type { Writer } from '../write/writer.js';
 
 /** A named readiness check for `GET /ready`; resolves to true (ready) or false / throws (not ready). */
@@ -34,4 +36,8 @@ export interface AppDeps {
   timeTravel?: TimeTravel<CityTwin>;
   /** What-if scenarios (src/scenarios/); the scenario routes answer 503 without it. */
   scenarios?: ScenarioService;
+  /** The live city twins (src/twin/), kept current by the projection runner; the twin routes answer 503 without them. */
+  twins?: TwinRegistry;
+  /** The projection runner keeping `twins` current (its readiness goes into `readiness`). */
+  runner?: ProjectionRunner;
 }

@@ -66,7 +66,16 @@ export class ProjectionRunner {
   /** Loads the latest snapshot and starts following the store (returns once subscribed, not caught up). */
   async start(): Promise<void> {
     if (this.loop) return;
-    const snapshot = await this.snapshots.load();
+    let snapshot = await this.snapshots.load();
+    const head = await this.store.headPosition();
+    if (snapshot?.position != null && (head === undefined || BigInt(snapshot.position) > head)) {
+      // The snapshot is ahead of the log (the store was replaced or reset): it cannot be trusted.
+      this.logger.warn(
+        { snapshot: snapshot.position, head: head?.toString() ?? null },
+        'twin snapshot ignored',
+      );
+      snapshot = undefined;
+    }
     if (snapshot) {
       this.twins.restore(snapshot);
       this.logger.info(
