@@ -1,4 +1,5 @@
 import type { Workload } from '../harness.js';
+import { appendWorkload } from './append.js';
 
 /** Every workload `npm run bench` runs, in order. Add one line per workload module. */
-export const workloads: Workload[] = [];
+export const workloads: Workload[] = [appendWorkload];
