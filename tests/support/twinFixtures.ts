@@ -409,3 +409,20 @@ export function randomCityEvents(seed: number, count: number, city = 'randville'
   }
   return events;
 }
+
+/** Appends recorded-style events to a real store, stream by stream in their order (positions are the store's). */
+export async function appendAll(
+  store: {
+    append(
+      stream: string,
+      events: Array<{ id: string; type: string; data: unknown; metadata: Record<string, unknown> }>,
+    ): Promise<unknown>;
+  },
+  events: RecordedEvent[],
+): Promise<void> {
+  for (const e of events) {
+    await store.append(e.stream, [
+      { id: e.id, type: e.type, data: e.data, metadata: e.metadata as Record<string, unknown> },
+    ]);
+  }
+}
