@@ -49,25 +49,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(options: Partial<LiveOptions> = {}): Promise<Harness> {
-  const store = createMemoryEventStore();
-  const runner = createProjectionRunner({ store });
-  await runner.start();
-  const geofences = createGeofenceRegistry(store);
-  await geofences.start();
-  const server: HttpServer = createServer();
-  const gateway = attachLiveGateway(server, {
-    store,
-    twin: liveTwinSourceOf(runner),
-    geofences,
-    scratchTwin: (city) => createCityTwin(city),
-    authenticate: async (token) => TOKENS[token],
-    options,
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+/** Appends one event with full provenance, a second later (in city time) than the previous one. */
+export function appendTo(store: EventStore) {
   let clock = Date.parse('2026-03-03T08:00:00.000Z');
-  const append = async (stream: string, type: string, data: unknown, occurredAt?: string) => {
+  return async (stream: string, type: string, data: unknown, occurredAt?: string): Promise<bigint> => {
     clock += 1_000;
     const result = await store.append(stream, [
       {
@@ -85,6 +70,26 @@ export async function startHarness(options: Partial<LiveOptions> = {}): Promise<
     ]);
     return result.position;
   };
+}
+
+export async function startHarness(options: Partial<LiveOptions> = {}): Promise<Harness> {
+  const store = createMemoryEventStore();
+  const runner = createProjectionRunner({ store });
+  await runner.start();
+  const geofences = createGeofenceRegistry(store);
+  await geofences.start();
+  const server: HttpServer = createServer();
+  const gateway = attachLiveGateway(server, {
+    store,
+    twin: liveTwinSourceOf(runner),
+    geofences,
+    scratchTwin: (city) => createCityTwin(city),
+    authenticate: async (token) => TOKENS[token],
+    options,
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const append = appendTo(store);
   await append(`city-${CITY}`, 'CityRegistered', {
     name: 'Testville',
     country: 'RO',
