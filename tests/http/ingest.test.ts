@@ -1,12 +1,13 @@
+import { join } from 'node:path';
 import type { Express } from 'express';
 import request from 'supertest';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createKeyRegistry } from '../../src/access/keyRegistry.js';
-import { createMemoryEventStore } from '../../src/eventStore/memory.js';
 import type { EventStore, RecordedEvent } from '../../src/eventStore/port.js';
+import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { authHeader } from '../support/auth.js';
-import { bucharestRegistered, sector3Footprints, testId } from '../write/fixtures.js';
+import { bucharestRegistered, sector3Footprints, tempDir, testId } from '../write/fixtures.js';
 import { testApp } from './helpers.js';
 
 const CITY = 'bucharest';
@@ -16,11 +17,15 @@ interface Ctx {
   store: EventStore;
   app: Express;
   auth: { Authorization: string };
+  cleanup: () => void;
 }
 const ingest = suite<Ctx>('POST /api/v1/cities/{city}/events');
 
 ingest.before.each(async (ctx) => {
-  ctx.store = createMemoryEventStore();
+  // A real SQLite file in a temp dir, removed after each test.
+  const tmp = tempDir('urban-twin-ingest-');
+  ctx.cleanup = tmp.cleanup;
+  ctx.store = createSqliteEventStore(join(tmp.dir, 'events.sqlite'));
   ctx.app = testApp(ctx.store, { MAX_BATCH_SIZE: '50' });
   ctx.auth = await authHeader(ctx.store, 'operator', [CITY, 'suceava']);
   const res = await request(ctx.app)
@@ -31,6 +36,7 @@ ingest.before.each(async (ctx) => {
 });
 ingest.after.each(async (ctx) => {
   await ctx.store.close();
+  ctx.cleanup();
 });
 
 /** Real OSM footprints of Sector 3 as BuildingRegistered items. */

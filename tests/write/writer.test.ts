@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventHash, GENESIS_HASH } from '../../src/audit/hashChain.js';
@@ -5,9 +6,10 @@ import { fixedClock } from '../../src/core/clock.js';
 import { AppError, ConflictError, DomainRuleError, ValidationError } from '../../src/core/errors.js';
 import { createMemoryEventStore } from '../../src/eventStore/memory.js';
 import type { EventStore, RecordedEvent } from '../../src/eventStore/port.js';
+import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import type { WriteContext } from '../../src/write/types.js';
 import { createWriter, type Writer } from '../../src/write/writer.js';
-import { buildingRegistered, squareCityRegistered, testId } from './fixtures.js';
+import { buildingRegistered, squareCityRegistered, tempDir, testId } from './fixtures.js';
 
 const CITY = 'testville';
 const ctx: WriteContext = {
@@ -332,6 +334,29 @@ pipeline('re-decides after a concurrent append to the same stream, against the n
     writer.appendBatch(CITY, [{ type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 1 } }], ctx),
   );
   assert.instance(err, DomainRuleError, 'the retry saw the demolition');
+});
+
+pipeline('recognises a retry after the SQLite store was closed and reopened', async () => {
+  const tmp = tempDir('urban-twin-writer-');
+  const file = join(tmp.dir, 'events.sqlite');
+  const clock = fixedClock('2026-06-01T12:00:00Z');
+  const batch = [{ ...buildingRegistered('b-1'), id: testId('reopen-1') }];
+  try {
+    const first = createSqliteEventStore(file);
+    const writer = createWriter({ store: first, clock });
+    await withCity(writer);
+    const original = await writer.appendBatch(CITY, batch, ctx);
+    await first.close();
+
+    const reopened = createSqliteEventStore(file);
+    const again = await createWriter({ store: reopened, clock }).appendBatch(CITY, batch, ctx);
+    assert.equal(again.results[0]!.position, original.results[0]!.position);
+    assert.ok(again.results[0]!.duplicate);
+    assert.is((await readAll(reopened)).length, 2);
+    await reopened.close();
+  } finally {
+    tmp.cleanup();
+  }
 });
 
 pipeline.run();
