@@ -18,8 +18,8 @@ import { type BenchResult, result, timeIt, type Workload } from '../harness.js';
 const BATCH = 1_000;
 const FLEET = 500;
 
-/** A batch: 100 buildings registered, 40 buildings x 10 meter readings, 50 vehicles x 10 positions. */
-function generate(total: number): StreamWrite[][] {
+/** Seeded batches of 1,000 events each: 100 buildings registered, 40 buildings x 10 meter readings, 50 vehicles x 10 positions. */
+export function generate(total: number): StreamWrite[][] {
   const rng = createRng('bench:append');
   const revisions = new Map<string, number>();
   let n = 0;
@@ -59,6 +59,7 @@ function generate(total: number): StreamWrite[][] {
               yearBuilt: rng.int(1950, 2020),
               floors: rng.int(1, 12),
               district: `sector-${rng.int(1, 6)}`,
+              grossFloorAreaM2: rng.int(80, 20_000),
               footprint: {
                 type: 'Polygon',
                 coordinates: [
@@ -90,6 +91,8 @@ function generate(total: number): StreamWrite[][] {
             periodStart: `2025-${String(k + 1).padStart(2, '0')}-01T00:00:00Z`,
             periodEnd: `2025-${String(k + 2).padStart(2, '0')}-01T00:00:00Z`,
             estimated: rng.chance(0.1),
+            unit: 'kWh',
+            meterSerial: `RO-EL-${rng.int(100_000, 999_999)}`,
           },
           '2025-11-02T06:00:00Z',
         ),
@@ -107,6 +110,8 @@ function generate(total: number): StreamWrite[][] {
             speedKmh: Math.round(rng.float(0, 60) * 10) / 10,
             heading: rng.int(0, 359),
             occupancy: rng.int(0, 90),
+            routeId: `stb-${rng.int(1, 400)}`,
+            odometerKm: rng.int(10_000, 900_000),
             occurredAt: `2025-11-02T07:${String(k).padStart(2, '0')}:00Z`,
           },
           `2025-11-02T07:${String(k).padStart(2, '0')}:00Z`,
