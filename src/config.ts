@@ -35,6 +35,8 @@ export const configSchema = z
     SEED_SCALE: z.coerce.number().positive().max(100).default(1),
     /** The twin writes a snapshot every this many events (0 = never). */
     SNAPSHOT_EVERY_EVENTS: int(50_000, 0, 100_000_000),
+    /** Time travel snapshots each city's twin every this many of its events; an as-of query replays at most that many. */
+    TIME_TRAVEL_SNAPSHOT_EVERY: int(10_000, 100, 10_000_000),
     /** Comma-separated allowed browser origins for CORS; empty = no cross-origin access. */
     CORS_ORIGINS: z
       .string()

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { AppError } from '../core/errors.js';
 import { registerImportCommands } from './commands/import.js';
 import { registerSeedCommand } from './commands/seed.js';
+import { registerTimeTravelCommands } from './commands/timeTravel.js';
 
 /**
  * The `twin` command line. Each command group lives in its own module under src/cli/commands/ and is
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerSeedCommand(program);
   registerImportCommands(program);
+  registerTimeTravelCommands(program);
   return program;
 }
 
