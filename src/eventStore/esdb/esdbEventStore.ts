@@ -373,18 +373,34 @@ export function createEsdbEventStore(
     }
   }
 
+  /**
+   * Appends issued while a subscription from 'end' looks up where the end is wait for it, so "only what is
+   * appended afterwards" holds for this process's own appends (the lookup and the append are separate calls
+   * that could otherwise overtake each other).
+   */
+  const endLookups = new Set<Promise<unknown>>();
+  async function appendGate(): Promise<void> {
+    if (endLookups.size > 0) await Promise.allSettled([...endLookups]);
+  }
+
+  /** Position of the last record of $all (system events included), or undefined when the log is empty. */
+  async function lastLogPosition(): Promise<bigint | undefined> {
+    for await (const resolved of readAllCall({ fromPosition: END, direction: BACKWARDS, maxCount: 1 })) {
+      const position = resolved.event ? positionOf(resolved.event) : undefined;
+      if (position !== undefined) return position;
+    }
+    return undefined;
+  }
+
   function subscribe(options: SubscribeOptions): Subscription {
     const filter = normaliseFilter(options.filter);
     const from = options.from ?? 'start';
     const start = from === 'start' || from === 'end' ? from : checkPosition(from, 'from');
-    const sub = client.subscribeToAll({
-      fromPosition: start === 'start' ? START : start === 'end' ? END : allPosition(start),
-      filter: serverFilter(filter),
-    });
 
     const queue: SubscriptionMessage[] = [];
     let failure: unknown;
     let finished = false;
+    let ended = false;
     let wake: (() => void) | undefined;
     let lastSeen: bigint | undefined = typeof start === 'bigint' && start > 0n ? start : undefined;
     // The client signals caught-up with an event beside its stream of events, so the marker is placed by
@@ -392,6 +408,7 @@ export function createEsdbEventStore(
     let taken = 0;
     let caughtUpAfter: number | undefined;
     let caughtUpSent = false;
+    let sub: ReturnType<EventStoreDBClient['subscribeToAll']> | undefined;
 
     const notify = () => {
       const w = wake;
@@ -404,35 +421,58 @@ export function createEsdbEventStore(
         queue.push({ type: 'caughtUp', position: lastSeen });
       }
     };
-    sub.on('data', (resolved: ResolvedEvent) => {
-      taken++;
-      const event = resolved.event;
-      const position = event ? positionOf(event) : undefined;
-      if (event && position !== undefined) {
-        lastSeen = position;
-        if (isUserEvent(event.streamId, event.type) && matchesFilter(filter, event.streamId, event.type)) {
-          queue.push({ type: 'event', event: toRecorded(event) });
-        }
-      }
-      placeCaughtUp();
-      if (queue.length >= QUEUE_HIGH) sub.pause();
-      notify();
-    });
-    sub.on('caughtUp', () => {
-      caughtUpAfter ??= taken + sub.readableLength;
-      placeCaughtUp();
-      notify();
-    });
-    sub.on('error', (error: unknown) => {
-      if (!finished) failure = mapError(error);
-      notify();
-    });
-    sub.on('close', () => {
-      finished = true;
-      notify();
-    });
 
-    let ended = false;
+    const open = (fromPosition: EsdbPosition | typeof START | typeof END) => {
+      if (ended) return;
+      const s = client.subscribeToAll({ fromPosition, filter: serverFilter(filter) });
+      sub = s;
+      s.on('data', (resolved: ResolvedEvent) => {
+        taken++;
+        const event = resolved.event;
+        const position = event ? positionOf(event) : undefined;
+        if (event && position !== undefined) {
+          lastSeen = position;
+          if (isUserEvent(event.streamId, event.type) && matchesFilter(filter, event.streamId, event.type)) {
+            queue.push({ type: 'event', event: toRecorded(event) });
+          }
+        }
+        placeCaughtUp();
+        if (queue.length >= QUEUE_HIGH) s.pause();
+        notify();
+      });
+      s.on('caughtUp', () => {
+        caughtUpAfter ??= taken + s.readableLength;
+        placeCaughtUp();
+        notify();
+      });
+      s.on('error', (error: unknown) => {
+        if (!ended) failure = mapError(error);
+        notify();
+      });
+      s.on('close', () => {
+        finished = true;
+        notify();
+      });
+    };
+
+    if (start === 'end') {
+      // Resolve 'end' to a position now, rather than letting the server take its end when the call arrives.
+      const lookup = lastLogPosition().then(
+        (position) => {
+          lastSeen = position;
+          open(position === undefined ? START : allPosition(position));
+        },
+        (error: unknown) => {
+          failure = mapError(error);
+          notify();
+        },
+      );
+      endLookups.add(lookup);
+      void lookup.finally(() => endLookups.delete(lookup));
+    } else {
+      open(start === 'start' ? START : allPosition(start));
+    }
+
     const subscription: Subscription = {
       [Symbol.asyncIterator]() {
         return {
@@ -440,7 +480,7 @@ export function createEsdbEventStore(
             for (;;) {
               const message = queue.shift();
               if (message) {
-                if (queue.length <= QUEUE_LOW && sub.isPaused()) sub.resume();
+                if (queue.length <= QUEUE_LOW && sub?.isPaused()) sub.resume();
                 return { value: message, done: false };
               }
               if (failure !== undefined && !ended) {
@@ -466,7 +506,7 @@ export function createEsdbEventStore(
         subscriptions.delete(subscription);
         queue.length = 0;
         notify();
-        await sub.unsubscribe().catch(() => {});
+        await sub?.unsubscribe().catch(() => {});
       },
     };
     subscriptions.add(subscription);
@@ -482,6 +522,7 @@ export function createEsdbEventStore(
       const [write] = validateWrites([
         { stream, events, expectedRevision: options?.expectedRevision ?? 'any' },
       ]);
+      await appendGate();
       return appendOne(write!, '');
     },
 
@@ -496,6 +537,7 @@ export function createEsdbEventStore(
           toJsonText(event.metadata ?? {}, `${prefix}events[${i}].metadata`);
         });
       });
+      await appendGate();
       const results: AppendResult[] = [];
       for (const [w, write] of checked.entries()) {
         results.push(await appendOne(write, checked.length === 1 ? '' : `writes[${w}].`));
@@ -528,7 +570,8 @@ export function createEsdbEventStore(
       assertOpen();
       const filter = normaliseFilter(options.filter);
       const { from, forwards, maxCount } = resolveReadAll(options);
-      if (maxCount === 0) return;
+      // Forwards from the end is empty by definition; a server may refuse a position past its log.
+      if (maxCount === 0 || (forwards && from === END_POSITION)) return;
       const keep = (e: EsdbRecorded) =>
         isUserEvent(e.streamId, e.type) && matchesFilter(filter, e.streamId, e.type);
       let count = 0;

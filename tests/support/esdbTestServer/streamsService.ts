@@ -301,9 +301,22 @@ async function subscribeAll(
     filter?.getWindowCase() === Options.FilterOptions.WindowCase.MAX ? filter.getMax() : DEFAULT_WINDOW;
   const checkpointEvery = filter ? window * Math.max(1, filter.getCheckpointintervalmultiplier()) : 0;
   let scannedSinceCheckpoint = 0;
+  // The server sends caught-up when its catch-up reads reach the end of the log. Here that end is the log as
+  // it was when the subscription arrived: the marker then promises what the server's does (everything that
+  // existed before the subscription has been delivered), and a writer that keeps appending during the
+  // catch-up cannot postpone it indefinitely, which with the real server's fast page reads does not happen
+  // either.
+  const liveFrom = log.records.length;
   let caughtUp = false;
+  const markCaughtUp = async () => {
+    caughtUp = true;
+    const resp = new streamsPb.ReadResp();
+    resp.setCaughtUp(new streamsPb.ReadResp.CaughtUp());
+    await send(call, resp, signal);
+  };
 
   while (!signal.aborted) {
+    if (!caughtUp && next >= liveFrom) await markCaughtUp();
     while (next < log.records.length && !signal.aborted) {
       const record = log.records[next++]!;
       if (matches(record)) await send(call, eventMessage(record), signal);
@@ -316,12 +329,7 @@ async function subscribeAll(
         resp.setCheckpoint(checkpoint);
         await send(call, resp, signal);
       }
-    }
-    if (!caughtUp && !signal.aborted) {
-      caughtUp = true;
-      const resp = new streamsPb.ReadResp();
-      resp.setCaughtUp(new streamsPb.ReadResp.CaughtUp());
-      await send(call, resp, signal);
+      if (!caughtUp && next >= liveFrom) await markCaughtUp();
     }
     await log.waitForMore(next, signal);
   }
