@@ -39,7 +39,8 @@ const linearRing = z
   .array(positionSchema)
   .min(4, 'a linear ring needs at least 4 positions')
   .max(10_000)
-  .refine((ring) => samePosition(ring[0]!, ring[ring.length - 1]!), {
+  // zod runs refinements after a failed `min` too: a ring too short is already reported, not a crash here
+  .refine((ring) => ring.length < 4 || samePosition(ring[0]!, ring[ring.length - 1]!), {
     message: 'ring is not closed: the last position must equal the first',
   });
 
