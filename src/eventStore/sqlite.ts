@@ -10,6 +10,7 @@ import {
   resolveAlreadyStored,
   type StoredLocation,
 } from './idempotency.js';
+import { pagedIterable } from './pagedIterable.js';
 import type {
   AppendResult,
   EventFilter,
@@ -64,13 +65,13 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 `;
 
 /** Columns every read selects, in the order rowToEvent expects. */
-const COLUMNS = 'e.position, s.name, e.revision, e.id, e.type, e.data, e.metadata, e.recorded_at';
-type Row = [number, string, number, string, string, string, string, string];
+const COLUMNS = 'e.position, e.stream_id, e.revision, e.id, e.type, e.data, e.metadata, e.recorded_at';
+type Row = [number, number, number, string, string, string, string, string];
 
-function rowToEvent(row: Row): RecordedEvent {
+function rowToEvent(row: Row, stream: string): RecordedEvent {
   return {
     position: BigInt(row[0]),
-    stream: row[1],
+    stream,
     revision: row[2],
     id: row[3],
     type: row[4],
@@ -133,14 +134,15 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
       'INSERT INTO events (stream_id, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
     ),
     head: db.prepare('SELECT max(position) FROM events').pluck(),
+    streamName: db.prepare('SELECT name FROM streams WHERE stream_id = ?').pluck(),
     streamForwards: db
       .prepare(
-        `SELECT ${COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.stream_id = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`,
+        `SELECT ${COLUMNS} FROM events e WHERE e.stream_id = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`,
       )
       .raw(),
     streamBackwards: db
       .prepare(
-        `SELECT ${COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE e.stream_id = ? AND e.revision <= ? ORDER BY e.revision DESC LIMIT ?`,
+        `SELECT ${COLUMNS} FROM events e WHERE e.stream_id = ? AND e.revision <= ? ORDER BY e.revision DESC LIMIT ?`,
       )
       .raw(),
     getCheckpoint: db.prepare('SELECT position FROM checkpoints WHERE name = ?').pluck(),
@@ -152,12 +154,32 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
 
   // Stream ids never change once committed, so they are cached; new ones only after their commit.
   const streamIds = new Map<string, number>();
+  const streamNames = new Map<number, string>();
   const lookUpStreamId = (name: string): number | undefined => {
     const cached = streamIds.get(name);
     if (cached !== undefined) return cached;
     const id = stmt.streamId.get(name) as number | undefined;
-    if (id !== undefined) streamIds.set(name, id);
+    if (id !== undefined) {
+      streamIds.set(name, id);
+      streamNames.set(id, name);
+    }
     return id;
+  };
+  // Reads resolve names here instead of joining `streams` on every row; a miss is a stream created since
+  // (possibly by another process).
+  const toEvents = (rows: Row[]): RecordedEvent[] => {
+    const events = new Array<RecordedEvent>(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const row = rows[i]!;
+      let name = streamNames.get(row[1]);
+      if (name === undefined) {
+        name = stmt.streamName.get(row[1]) as string;
+        streamNames.set(row[1], name);
+        streamIds.set(name, row[1]);
+      }
+      events[i] = rowToEvent(row, name);
+    }
+    return events;
   };
 
   // Reads of the global feed, one prepared statement per filter shape and direction.
@@ -172,15 +194,16 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
       if (prefixes.length > 0)
         where.push(`(${prefixes.map((p) => `substr(s.name, 1, ${p.length}) = ?`).join(' OR ')})`);
       if (types.length > 0) where.push(`e.type IN (${types.map(() => '?').join(', ')})`);
+      const join = prefixes.length > 0 ? 'JOIN streams s ON s.stream_id = e.stream_id' : '';
       statement = db
         .prepare(
-          `SELECT ${COLUMNS} FROM events e JOIN streams s ON s.stream_id = e.stream_id WHERE ${where.join(' AND ')} ORDER BY e.position ${forwards ? 'ASC' : 'DESC'} LIMIT ?`,
+          `SELECT ${COLUMNS} FROM events e ${join} WHERE ${where.join(' AND ')} ORDER BY e.position ${forwards ? 'ASC' : 'DESC'} LIMIT ?`,
         )
         .raw();
       feedStatements.set(key, statement);
     }
     return (from: bigint, limit: number) =>
-      (statement.all(from, ...prefixes, ...types, limit) as Row[]).map(rowToEvent);
+      toEvents(statement.all(from, ...prefixes, ...types, limit) as Row[]);
   };
 
   const listeners = new Set<() => void>();
@@ -296,7 +319,10 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
     } catch (error) {
       throw translate(error);
     }
-    for (const [name, id] of outcome.newStreams) streamIds.set(name, id);
+    for (const [name, id] of outcome.newStreams) {
+      streamIds.set(name, id);
+      streamNames.set(id, name);
+    }
     if (outcome.results.length > 0) for (const listener of listeners) listener();
     return outcome.results;
   }
@@ -325,45 +351,60 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
       return appendWrites(writes);
     },
 
-    async *readStream(stream: string, readOptions: ReadStreamOptions = {}) {
-      assertOpen();
-      const { from, forwards, maxCount } = resolveReadStream(readOptions);
-      const streamId = lookUpStreamId(stream);
-      if (streamId === undefined || maxCount === 0) return;
-      const query = forwards ? stmt.streamForwards : stmt.streamBackwards;
-      let next = from;
-      let remaining = maxCount;
-      while (remaining > 0) {
+    readStream(stream: string, readOptions: ReadStreamOptions = {}) {
+      let next: number | undefined;
+      let remaining = 0;
+      let streamId: number | undefined;
+      let forwards = true;
+      return pagedIterable(() => {
         assertOpen();
+        if (next === undefined) {
+          const resolved = resolveReadStream(readOptions);
+          forwards = resolved.forwards;
+          next = resolved.from;
+          remaining = resolved.maxCount;
+          streamId = lookUpStreamId(stream);
+        }
+        if (streamId === undefined || remaining <= 0 || next < 0) return undefined;
         const limit = Math.min(pageSize, remaining);
-        const rows = query.all(streamId, next, limit) as Row[];
-        for (const row of rows) yield rowToEvent(row);
-        if (rows.length < limit) return;
-        remaining -= rows.length;
-        const lastRevision = rows[rows.length - 1]![2];
-        next = forwards ? lastRevision + 1 : lastRevision - 1;
-        if (next < 0) return;
-      }
+        const rows = (forwards ? stmt.streamForwards : stmt.streamBackwards).all(
+          streamId,
+          next,
+          limit,
+        ) as Row[];
+        remaining = rows.length < limit ? 0 : remaining - rows.length;
+        if (rows.length > 0) {
+          const lastRevision = rows[rows.length - 1]![2];
+          next = forwards ? lastRevision + 1 : lastRevision - 1;
+        }
+        return toEvents(rows);
+      });
     },
 
-    async *readAll(readOptions: ReadAllOptions = {}) {
-      assertOpen();
-      const filter = normaliseFilter(readOptions.filter);
-      const { from, forwards, maxCount } = resolveReadAll(readOptions);
-      const query = feedQuery(filter, forwards);
-      let next = from;
-      let remaining = maxCount;
-      while (remaining > 0) {
+    readAll(readOptions: ReadAllOptions = {}) {
+      let query: ((from: bigint, limit: number) => RecordedEvent[]) | undefined;
+      let next = 0n;
+      let remaining = 0;
+      let forwards = true;
+      return pagedIterable(() => {
         assertOpen();
+        if (!query) {
+          const resolved = resolveReadAll(readOptions);
+          query = feedQuery(normaliseFilter(readOptions.filter), resolved.forwards);
+          forwards = resolved.forwards;
+          next = resolved.from;
+          remaining = resolved.maxCount;
+        }
+        if (remaining <= 0 || next < 0n) return undefined;
         const limit = Math.min(pageSize, remaining);
         const events = query(next, limit);
-        for (const event of events) yield event;
-        if (events.length < limit) return;
-        remaining -= events.length;
-        const last = events[events.length - 1]!.position;
-        next = forwards ? last + 1n : last - 1n;
-        if (next < 0n) return;
-      }
+        remaining = events.length < limit ? 0 : remaining - events.length;
+        if (events.length > 0) {
+          const last = events[events.length - 1]!.position;
+          next = forwards ? last + 1n : last - 1n;
+        }
+        return events;
+      });
     },
 
     subscribeToAll(subscribeOptions: SubscribeOptions = {}) {
