@@ -81,6 +81,17 @@ export async function readGtfsFeed(dir: string): Promise<GtfsFeed> {
   };
 }
 
+/** A feed's short stable name (from its agency, else its directory): part of ids, so two feeds never clash. */
+export function feedSlug(feed: Pick<GtfsFeed, 'agency' | 'name'>): string {
+  return (
+    safeIdPart(feed.agency ?? feed.name)
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'feed'
+  );
+}
+
 /** Maps one stops.txt row. */
 export function mapStop(feed: GtfsFeed, row: Row, city: CityContext): Mapped {
   const stopId = row.stop_id;
@@ -104,7 +115,7 @@ export function mapStop(feed: GtfsFeed, row: Row, city: CityContext): Mapped {
     items: [
       {
         type: 'MobilityAssetRegistered',
-        entityId: `gtfs-${safeIdPart(stopId)}`,
+        entityId: `gtfs-${feedSlug(feed)}-${safeIdPart(stopId)}`,
         data: {
           kind: 'transit-stop',
           location,
@@ -123,7 +134,7 @@ export function mapStop(feed: GtfsFeed, row: Row, city: CityContext): Mapped {
 export function gtfsImporter(feed: GtfsFeed): Importer<Row> {
   return {
     label: 'gtfs stops',
-    source: `gtfs:${safeIdPart(feed.agency ?? feed.name).toLowerCase()}`,
+    source: `gtfs:${feedSlug(feed)}`,
     features: feed.stops,
     map: (row, _index, city) => mapStop(feed, row, city),
   };

@@ -151,10 +151,6 @@ export async function runImport<F>(options: ImportOptions<F>): Promise<ImportSum
       return;
     }
     featureIds.set(index, mapped.featureId);
-    if (mapped.where && !context.inside(whereOf(mapped.where))) {
-      summary.skippedOutsideCity++;
-      return;
-    }
     const perType = new Map<string, number>();
     const items: PendingItem[] = [];
     for (const item of mapped.items) {
@@ -184,6 +180,11 @@ export async function runImport<F>(options: ImportOptions<F>): Promise<ImportSum
           ...(item.reason ? { reason: item.reason } : {}),
         },
       });
+    }
+    // Checked after validation, so a broken geometry is reported as invalid rather than counted outside.
+    if (mapped.where && !context.inside(whereOf(mapped.where))) {
+      summary.skippedOutsideCity++;
+      return;
     }
     pending.push(...items);
   });
