@@ -7,6 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { seedCities } from '../seeds/seedCities.js';
+import { ensureAdminKey } from './access/bootstrap.js';
+import { createKeyRegistry } from './access/keyRegistry.js';
 import { loadConfig } from './config.js';
 import { systemClock } from './core/clock.js';
 import { createLogger } from './core/logger.js';
@@ -75,8 +77,20 @@ async function main(): Promise<void> {
     check: async () => ({ ready: runner.caughtUp, detail: { position: runner.position?.toString() ?? null } }),
   });
 
+  // 3e. API keys: the registry follows the apikey-* streams live (keys made or revoked by `twin keys` take
+  // effect at once); on a store without any key, the first admin key is generated and printed once
+  const keys = createKeyRegistry(store, { clock });
+  await keys.start();
+  onShutdown('api keys', () => keys.close());
+  const bootstrap = await ensureAdminKey(keys, {
+    presetKey: config.ADMIN_KEY,
+    print: (text) => process.stdout.write(text),
+  });
+  if (bootstrap.kind !== 'none') logger.info({ keyId: bootstrap.keyId }, `admin key ${bootstrap.kind}`);
+
   // 4. the HTTP app and server
   const deps: AppDeps = { config, store, clock, logger, writer, readiness, twins, runner };
+  deps.keys = keys;
   const app = createApp(deps);
   const server = createServer(app);
   onShutdown('http server', () => closeServer(server));

@@ -15,7 +15,12 @@ import {
   streamsGrpc,
   uuidMessage,
 } from './protocol.js';
-import { type CallCounts, createStreamsService, type StreamsServiceOptions } from './streamsService.js';
+import {
+  type CallCounts,
+  createStreamsService,
+  type StreamsServiceOptions,
+  serializeReadResp,
+} from './streamsService.js';
 import { type ProposedEvent, TransactionLog } from './transactionLog.js';
 
 export interface EsdbTestServerOptions extends StreamsServiceOptions {
@@ -44,8 +49,12 @@ export async function startEsdbTestServer(options: EsdbTestServerOptions = {}): 
   const log = new TransactionLog();
   const server = new grpc.Server();
   const calls: CallCounts = { read: 0, append: 0, batchAppend: 0 };
+  const streamsDefinition = {
+    ...streamsGrpc.StreamsService,
+    read: { ...streamsGrpc.StreamsService.read, responseSerialize: serializeReadResp },
+  };
   server.addService(
-    streamsGrpc.StreamsService as unknown as grpc.ServiceDefinition,
+    streamsDefinition as unknown as grpc.ServiceDefinition,
     createStreamsService(log, options, calls) as unknown as grpc.UntypedServiceImplementation,
   );
   if (!options.legacyAppend) {

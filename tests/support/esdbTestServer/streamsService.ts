@@ -99,6 +99,11 @@ function unimplemented(callback: grpc.sendUnaryData<unknown>, method: string) {
 
 // ---------------------------------------------------------------------------------------------- Read
 
+/** The Read method's response serializer, accepting messages already encoded to bytes. */
+export function serializeReadResp(message: ReadResp | Buffer): Buffer {
+  return Buffer.isBuffer(message) ? message : Buffer.from(message.serializeBinary());
+}
+
 /** Writes one message, waiting for the socket to drain first when grpc-js asks for it. */
 async function send(
   call: grpc.ServerWritableStream<ReadReq, ReadResp>,
@@ -118,7 +123,20 @@ async function send(
   });
 }
 
+/** Each record's wire bytes are built once: reads of the same events (10k-event tests) then cost no protobuf work. */
+const encoded = new WeakMap<LogRecord, Buffer>();
+
 function eventMessage(record: LogRecord): ReadResp {
+  let bytes = encoded.get(record);
+  if (!bytes) {
+    bytes = Buffer.from(buildEventMessage(record).serializeBinary());
+    encoded.set(record, bytes);
+  }
+  // `serializeReadResp` passes pre-encoded messages through unchanged.
+  return bytes as unknown as ReadResp;
+}
+
+function buildEventMessage(record: LogRecord): ReadResp {
   const recorded = new streamsPb.ReadResp.ReadEvent.RecordedEvent();
   recorded.setId(uuidMessage(record.id));
   recorded.setStreamIdentifier(streamIdentifier(record.stream));
