@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { AppError } from '../core/errors.js';
 import { registerImportCommands } from './commands/import.js';
+import { registerKeysCommand } from './commands/keys.js';
 import { registerSeedCommand } from './commands/seed.js';
 import { registerTimeTravelCommands } from './commands/timeTravel.js';
 
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   registerSeedCommand(program);
   registerImportCommands(program);
+  registerKeysCommand(program);
   registerTimeTravelCommands(program);
   return program;
 }
