@@ -11,6 +11,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
 import type { Principal } from '../access/roles.js';
 import { ANONYMOUS_READER, canAccess } from '../access/roles.js';
+import type { Config } from '../config.js';
 import { AppError, ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EventStore } from '../eventStore/port.js';
@@ -84,6 +85,18 @@ export const DEFAULT_LIVE_OPTIONS: LiveOptions = {
   snapshotChunk: 1_000,
   idleAdvanceMs: 1_000,
 };
+
+/** The gateway's options from the server configuration (LIVE_* variables). */
+export function liveOptionsFromConfig(config: Config): Partial<LiveOptions> {
+  return {
+    coalesceMs: config.LIVE_COALESCE_MS,
+    maxBuffer: config.LIVE_MAX_BUFFER,
+    maxResumeEvents: config.LIVE_MAX_RESUME_EVENTS,
+    maxInFlight: config.LIVE_MAX_IN_FLIGHT,
+    maxBatch: config.LIVE_MAX_BATCH,
+    snapshotChunk: config.LIVE_MAX_BATCH,
+  };
+}
 
 export interface LiveGatewayDeps {
   store: EventStore;
