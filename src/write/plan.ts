@@ -23,13 +23,19 @@ interface ParsedItem {
   reason: string | undefined;
 }
 
-/** The events to append to one stream, decided against the stream at `loaded.revision`. */
+/** The events to append to one stream, decided against the stream at `baseRevision`. */
 export interface PlannedWrite {
   stream: string;
   loaded: LoadedStream;
+  /** The stream's revision the events were decided against (-1: no stream): the expected revision. */
+  baseRevision: number;
+  /** The hash the first event chains from. */
+  prevHash: string;
   events: NewEvent<unknown, EventMetadata>[];
   /** Batch index of each event. */
   indexes: number[];
+  /** The stream's state after these events (what the stream folds into once they are appended). */
+  finalState: WriteState;
 }
 
 /** The outcome of deciding a batch: writes to make, and the results already known (retries of stored ids). */
@@ -100,7 +106,16 @@ export async function planBatch(
     const decided = decideItem(city, item, states, ctx.now);
     let write = writes.get(item.stream);
     if (!write) {
-      write = { stream: item.stream, loaded: stream, events: [], indexes: [] };
+      // Captured now: a shared cache may advance `stream` later, but these events were decided against this.
+      write = {
+        stream: item.stream,
+        loaded: stream,
+        baseRevision: stream.revision,
+        prevHash: stream.lastHash,
+        events: [],
+        indexes: [],
+        finalState: stream.state,
+      };
       writes.set(item.stream, write);
     }
     decided.forEach((event, i) => {
@@ -114,6 +129,7 @@ export async function planBatch(
       write.indexes.push(item.index);
     });
   }
+  for (const write of writes.values()) write.finalState = states.get(write.stream)!;
   return { city, writes: [...writes.values()], duplicates, size: parsed.length };
 }
 

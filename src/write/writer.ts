@@ -1,9 +1,10 @@
 import { sealEvents } from '../audit/hashChain.js';
 import type { Clock } from '../core/clock.js';
 import { ConcurrencyError } from '../core/errors.js';
-import type { EventStore, NewEvent, Position, StreamWrite } from '../eventStore/port.js';
-import { type BatchPlan, planBatch } from './plan.js';
-import { createStoreStateLoader, type StateLoader } from './stateLoader.js';
+import type { AppendResult, EventStore, NewEvent, Position, StreamWrite } from '../eventStore/port.js';
+import { type BatchPlan, type PlannedWrite, planBatch } from './plan.js';
+import type { StateLoader } from './stateLoader.js';
+import { createCachedStoreLoader } from './streamCache.js';
 import type { BatchResult, ItemResult, WriteContext } from './types.js';
 
 /** THE way events enter the system: HTTP ingest, the import CLI, seeds and scenarios all go through it. */
@@ -11,11 +12,14 @@ export interface Writer {
   /**
    * Validates and decides a batch for a city, then appends it all or nothing (per stream with the exact
    * revision it was decided against, sealed into each stream's hash chain). Items whose id is already
-   * stored are answered with the original result and written again never.
+   * stored are answered with the original result and never written again.
    * @example await writer.appendBatch('cluj-napoca', [{ type: 'BuildingDemolished', entityId: 'b-1', data: {} }], ctx)
    */
   appendBatch(city: string, items: readonly unknown[], ctx: WriteContext): Promise<BatchResult>;
-  /** Validates and decides a batch without appending (what would be written), e.g. for a scenario overlay. */
+  /**
+   * Validates and decides a batch without appending: what would be written. With a custom loader (e.g. a
+   * scenario's states: the real streams at the fork plus its overlay) it decides against those states.
+   */
   planBatch(
     city: string,
     items: readonly unknown[],
@@ -27,16 +31,19 @@ export interface Writer {
 export interface WriterOptions {
   store: EventStore;
   clock: Clock;
-  /** Where stream states come from; the store itself by default. */
+  /**
+   * Where stream states come from. Default: the store, through a cache of recently written streams that
+   * is checked against the store's head before every batch (see streamCache.ts).
+   */
   loader?: StateLoader;
-  /** How often a batch is re-decided after a concurrency conflict before the conflict is returned (default 3). */
+  /** How often a batch is decided again after a concurrency conflict before the conflict is returned (default 3). */
   maxAttempts?: number;
 }
 
 /** Creates the write pipeline over an event store. */
 export function createWriter(options: WriterOptions): Writer {
   const { store, clock } = options;
-  const loader = options.loader ?? createStoreStateLoader(store);
+  const cache = options.loader ? undefined : createCachedStoreLoader(store);
   const maxAttempts = options.maxAttempts ?? 3;
 
   const withNow = (ctx: WriteContext) => ({ ...ctx, now: ctx.now ?? clock.now() });
@@ -46,40 +53,46 @@ export function createWriter(options: WriterOptions): Writer {
     items: readonly unknown[],
     ctx: WriteContext,
   ): Promise<BatchResult> {
-    const plan = await planBatch(city, items, withNow(ctx), loader);
+    const session = cache ? await cache.begin() : undefined;
+    const plan = await planBatch(city, items, withNow(ctx), session ?? options.loader!);
     const results: ItemResult[] = [...plan.duplicates];
     if (plan.writes.length > 0) {
-      const sealed: StreamWrite[] = plan.writes.map((w) => ({
+      const sealed = plan.writes.map((w) =>
+        sealEvents(w.stream, w.baseRevision + 1, w.prevHash, w.events as NewEvent[]),
+      );
+      const writes: StreamWrite[] = plan.writes.map((w, i) => ({
         stream: w.stream,
-        expectedRevision: w.loaded.revision < 0 ? 'no_stream' : w.loaded.revision,
-        events: sealEvents(w.stream, w.loaded.revision + 1, w.loaded.lastHash, w.events as NewEvent[]),
+        expectedRevision: w.baseRevision < 0 ? 'no_stream' : w.baseRevision,
+        events: sealed[i]!,
       }));
-      const appended = await store.appendMany(sealed);
-      for (let i = 0; i < plan.writes.length; i++) {
-        const write = plan.writes[i]!;
-        const positions = await positionsOf(
-          store,
-          write.stream,
-          write.loaded.revision + 1,
-          write.events.length,
-          appended[i]!.position,
-        );
+      let appended: AppendResult[];
+      try {
+        appended = await store.appendMany(writes);
+      } catch (err) {
+        // On a non-atomic store part of the batch may have landed: re-check against the store next time.
+        cache?.invalidate();
+        throw err;
+      }
+      const positions = await positionsOf(store, plan.writes, appended);
+      session?.committed(
+        plan.writes.map((write, i) => ({ write, sealed: sealed[i]!, positions: positions[i]! })),
+      );
+      plan.writes.forEach((write, i) => {
         write.events.forEach((event, j) => {
           results.push({
             index: write.indexes[j]!,
             id: event.id,
             type: event.type,
             stream: write.stream,
-            revision: write.loaded.revision + 1 + j,
-            position: positions[j]!.toString(),
+            revision: write.baseRevision + 1 + j,
+            position: positions[i]![j]!.toString(),
             duplicate: false,
           });
         });
-      }
+      });
     }
     results.sort((a, b) => a.index - b.index);
-    const appendedCount = results.filter((r) => !r.duplicate).length;
-    return { results, appended: appendedCount };
+    return { results, appended: results.filter((r) => !r.duplicate).length };
   }
 
   return {
@@ -94,27 +107,42 @@ export function createWriter(options: WriterOptions): Writer {
         }
       }
     },
-    planBatch(city, items, ctx, customLoader) {
-      return planBatch(city, items, withNow(ctx), customLoader ?? loader);
+    async planBatch(city, items, ctx, customLoader) {
+      const loader = customLoader ?? options.loader ?? (await cache!.begin());
+      return planBatch(city, items, withNow(ctx), loader);
     },
   };
 }
 
 /**
- * Global positions of `count` events appended at `firstRevision`: the append result gives the last one;
- * earlier ones (several events for one stream in one batch) are read back.
+ * The global position of every appended event. The port reports each write's last position; a write of n
+ * events whose last position is exactly n after the previous write's last one holds n consecutive
+ * positions (positions strictly increase), so they are known without reading. Anything else (the first
+ * write of a batch with several events, or a store whose positions have gaps, like EventStoreDB) is read back.
  */
 async function positionsOf(
   store: EventStore,
-  stream: string,
-  firstRevision: number,
-  count: number,
-  last: Position,
-): Promise<Position[]> {
-  if (count === 1) return [last];
-  const positions: Position[] = [];
-  for await (const event of store.readStream(stream, { fromRevision: firstRevision, maxCount: count })) {
-    positions.push(event.position);
+  writes: PlannedWrite[],
+  appended: AppendResult[],
+): Promise<Position[][]> {
+  const out: Position[][] = [];
+  for (let i = 0; i < writes.length; i++) {
+    const write = writes[i]!;
+    const n = write.events.length;
+    const last = appended[i]!.position;
+    const previous = i > 0 ? appended[i - 1]!.position : undefined;
+    if (n === 1 || (previous !== undefined && last - previous === BigInt(n))) {
+      out.push(Array.from({ length: n }, (_, j) => last - BigInt(n - 1 - j)));
+      continue;
+    }
+    const positions: Position[] = [];
+    for await (const event of store.readStream(write.stream, {
+      fromRevision: write.baseRevision + 1,
+      maxCount: n,
+    })) {
+      positions.push(event.position);
+    }
+    out.push(positions);
   }
-  return positions;
+  return out;
 }

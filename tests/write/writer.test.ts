@@ -336,6 +336,27 @@ pipeline('re-decides after a concurrent append to the same stream, against the n
   assert.instance(err, DomainRuleError, 'the retry saw the demolition');
 });
 
+pipeline('sees what another writer appended to a stream it has written before', async () => {
+  const { store, clock, writer } = setup();
+  const other = createWriter({ store, clock });
+  await withCity(writer);
+  await writer.appendBatch(CITY, [buildingRegistered('b-1')], ctx);
+  await other.appendBatch(CITY, [{ type: 'BuildingDemolished', entityId: 'b-1', data: {} }], ctx);
+  const err = await caught(
+    writer.appendBatch(CITY, [{ type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 2 } }], ctx),
+  );
+  assert.instance(err, DomainRuleError);
+  await other.appendBatch(CITY, [buildingRegistered('b-2')], ctx);
+  const next = await writer.appendBatch(
+    CITY,
+    [{ type: 'RooftopPvInstalled', entityId: 'b-2', data: { kWp: 2 } }],
+    ctx,
+  );
+  assert.is(next.results[0]!.revision, 1);
+  const again = await writer.appendBatch(CITY, [buildingRegistered('b-2')], ctx).catch((e: unknown) => e);
+  assert.instance(again, DomainRuleError, 'b-2 is known to be registered');
+});
+
 pipeline('recognises a retry after the SQLite store was closed and reopened', async () => {
   const tmp = tempDir('urban-twin-writer-');
   const file = join(tmp.dir, 'events.sqlite');
