@@ -47,6 +47,16 @@ export const configSchema = z
           .map((o) => o.trim())
           .filter(Boolean),
       ),
+    /** Live gateway: window within which position reports of one entity are coalesced (ms). */
+    LIVE_COALESCE_MS: int(100, 0, 10_000),
+    /** Live gateway: changes a subscription may hold unsent before it is resynchronised with a snapshot. */
+    LIVE_MAX_BUFFER: int(10_000, 10, 10_000_000),
+    /** Live gateway: most missed events a resume replays from the store; beyond, a `resync` snapshot. */
+    LIVE_MAX_RESUME_EVENTS: int(10_000, 0, 10_000_000),
+    /** Live gateway: unacknowledged data messages per subscription before the server holds back. */
+    LIVE_MAX_IN_FLIGHT: int(8, 1, 1_000),
+    /** Live gateway: most changes per `changes` message (and features per `snapshot` chunk). */
+    LIVE_MAX_BATCH: int(1_000, 1, 100_000),
     /** Whether read routes answer without an API key. Writes always need one. */
     ALLOW_ANONYMOUS_READS: bool(false),
     /** Requests per minute per API key (per client IP without one); 0 turns rate limiting off. */

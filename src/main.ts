@@ -15,6 +15,9 @@ import { createLogger } from './core/logger.js';
 import { createEventStore } from './eventStore/createEventStore.js';
 import { createApp } from './http/app.js';
 import type { AppDeps, ReadinessCheck } from './http/deps.js';
+import { attachLiveGateway, liveOptionsFromConfig, liveTwinSourceOf } from './realtime/gateway.js';
+import { createGeofenceRegistry } from './realtime/geofenceRegistry.js';
+import { createCityTwin } from './twin/cityTwin.js';
 import { createProjectionRunner } from './twin/projectionRunner.js';
 import { createTwinRegistry } from './twin/registry.js';
 import { createFileSnapshotStore, createMemorySnapshotStore } from './twin/snapshotStore.js';
@@ -74,8 +77,16 @@ async function main(): Promise<void> {
   onShutdown('twin projection', () => runner.stop());
   readiness.push({
     name: 'twin',
-    check: async () => ({ ready: runner.caughtUp, detail: { position: runner.position?.toString() ?? null } }),
+    check: async () => ({
+      ready: runner.caughtUp,
+      detail: { position: runner.position?.toString() ?? null },
+    }),
   });
+
+  // 3d. geofences, followed from the store (the live gateway watches them, the routes list and replay them)
+  const geofences = createGeofenceRegistry(store);
+  await geofences.start();
+  onShutdown('geofences', () => geofences.close());
 
   // 3e. API keys: the registry follows the apikey-* streams live (keys made or revoked by `twin keys` take
   // effect at once); on a store without any key, the first admin key is generated and printed once
@@ -89,11 +100,25 @@ async function main(): Promise<void> {
   if (bootstrap.kind !== 'none') logger.info({ keyId: bootstrap.keyId }, `admin key ${bootstrap.kind}`);
 
   // 4. the HTTP app and server
-  const deps: AppDeps = { config, store, clock, logger, writer, readiness, twins, runner };
+  const deps: AppDeps = { config, store, clock, logger, writer, readiness, twins, runner, geofences };
   deps.keys = keys;
   const app = createApp(deps);
   const server = createServer(app);
+  // the live twin on the same server: Socket.IO namespace /live, fed by this node's own projection runner
+  const liveKeys = deps.keys ?? createKeyRegistry(store, { clock });
+  const live = attachLiveGateway(server, {
+    store,
+    twin: liveTwinSourceOf(runner),
+    geofences,
+    scratchTwin: createCityTwin,
+    authenticate: (token) => liveKeys.authenticate(token),
+    allowAnonymousReads: config.ALLOW_ANONYMOUS_READS,
+    options: liveOptionsFromConfig(config),
+    logger,
+  });
   onShutdown('http server', () => closeServer(server));
+  // closed before the server (shutdown runs in reverse), so open sockets do not hold the server's close
+  onShutdown('live gateway', () => live.close());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.PORT, config.HOST, () => resolve());

@@ -65,6 +65,23 @@ export const ACCESS_POLICY: readonly PolicyRule[] = [
     what: "read an entity's states over time",
   },
   { method: 'GET', path: '/cities/:city/kpis', role: 'viewer', city, what: 'read the KPIs' },
+  { method: 'GET', path: '/cities/:city/geofences', role: 'viewer', city, what: 'list the geofences' },
+  { method: 'POST', path: '/cities/:city/geofences', role: 'operator', city, what: 'define a geofence' },
+  { method: 'GET', path: '/cities/:city/geofences/:id', role: 'viewer', city, what: 'read a geofence' },
+  {
+    method: 'DELETE',
+    path: '/cities/:city/geofences/:id',
+    role: 'operator',
+    city,
+    what: 'remove a geofence',
+  },
+  {
+    method: 'GET',
+    path: '/cities/:city/geofences/:id/events',
+    role: 'viewer',
+    city,
+    what: "replay a geofence's transitions",
+  },
   {
     method: 'POST',
     path: '/scenarios',

@@ -7,6 +7,7 @@ import { notFoundHandler, problemHandler } from './problem.js';
 import { requestLog } from './requestLog.js';
 import { auditRoutes } from './routes/audit.js';
 import { entityHistoryRoutes } from './routes/entityHistory.js';
+import { geofenceRoutes } from './routes/geofences.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { keyRoutes } from './routes/keys.js';
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(scenarioRoutes(deps));
   api.use(entityHistoryRoutes(deps));
   api.use(twinRoutes(deps));
+  api.use(geofenceRoutes(deps));
   app.use('/api/v1', api);
 
   // 5. nothing matched, and the one place errors become problem+json

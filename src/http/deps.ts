@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Clock } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { EventStore } from '../eventStore/port.js';
+import type { GeofenceRegistry } from '../realtime/geofenceRegistry.js';
 import type { ScenarioService } from '../scenarios/service.js';
 import type { TimeTravel } from '../timeTravel/timeTravel.js';
 import type { CityTwin } from '../twin/cityTwin.js';
@@ -40,4 +41,6 @@ export interface AppDeps {
   twins?: TwinRegistry;
   /** The projection runner keeping `twins` current (its readiness goes into `readiness`). */
   runner?: ProjectionRunner;
+  /** Geofences followed from the store (src/realtime/); the geofence routes answer 503 without them. */
+  geofences?: GeofenceRegistry;
 }
