@@ -1,5 +1,6 @@
 import type { Workload } from '../harness.js';
 import { appendWorkload } from './append.js';
+import { ingestWorkload } from './ingest.js';
 
 /** Every workload `npm run bench` runs, in order. Add one line per workload module. */
-export const workloads: Workload[] = [appendWorkload];
+export const workloads: Workload[] = [appendWorkload, ingestWorkload];

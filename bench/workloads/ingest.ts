@@ -1,0 +1,178 @@
+/**
+ * HTTP ingest: a real server on loopback over a real SQLite file, fed the seeded city of Bucharest (buildings
+ * with footprints, certificates, meter readings, grid nodes and links, chargers, stations, vehicles and
+ * their reports) as POST /api/v1/cities/bucharest/events in batches of 1,000: JSON parsing, zod validation,
+ * the domain rules against each entity's stream, hash sealing and the append all included. Beside it, in the
+ * same run, the store port's own rate for the very same events (pre-built, pre-sealed writes, appendMany per
+ * batch on a fresh file). Goal: HTTP ingest >= 50% of the port's rate.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateCity } from '../../seeds/generate.js';
+import { createKeyRegistry } from '../../src/access/keyRegistry.js';
+import { GENESIS_HASH, sealEvents } from '../../src/audit/hashChain.js';
+import { loadConfig } from '../../src/config.js';
+import { fixedClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import type { NewEvent, StreamWrite } from '../../src/eventStore/port.js';
+import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
+import { createApp } from '../../src/http/app.js';
+import { type BenchResult, percentile, result, timeIt, type Workload } from '../harness.js';
+
+const BATCH = 1_000;
+const CITY = 'bucharest';
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+/** The same events as the port would receive them from the writer: grouped per stream, expected revisions, sealed. */
+function portBatches(batches: ReturnType<typeof seedBatches>['batches'], now: string): StreamWrite[][] {
+  const heads = new Map<string, { revision: number; hash: string }>();
+  return batches.map((batch) => {
+    const byStream = new Map<string, NewEvent[]>();
+    for (const e of batch) {
+      const list = byStream.get(e.stream) ?? [];
+      list.push({
+        id: e.id,
+        type: e.type,
+        data: e.data,
+        metadata: {
+          actor: 'bench',
+          source: 'bench',
+          occurredAt: e.occurredAt ?? now,
+          correlationId: 'bench',
+          causationId: null,
+        },
+      });
+      byStream.set(e.stream, list);
+    }
+    return [...byStream].map(([stream, events]) => {
+      const head = heads.get(stream) ?? { revision: -1, hash: GENESIS_HASH };
+      const sealed = sealEvents(stream, head.revision + 1, head.hash, events);
+      heads.set(stream, {
+        revision: head.revision + events.length,
+        hash: sealed.at(-1)!.metadata.hash as string,
+      });
+      return { stream, expectedRevision: head.revision < 0 ? 'no_stream' : head.revision, events: sealed };
+    });
+  });
+}
+
+function seedBatches(scale: number) {
+  const events = generateCity(CITY, { scale });
+  let latest = '2000-01-01T00:00:00Z';
+  for (const e of events) if (e.occurredAt > latest) latest = e.occurredAt;
+  // The rules reject readings from the future: the clock stands an hour after the last seeded event.
+  const now = new Date(Date.parse(latest) + 3_600_000);
+  const batches = chunk(events, BATCH);
+  const bodies = batches.map((batch) =>
+    JSON.stringify({
+      source: 'bench',
+      events: batch.map((e) => ({
+        id: e.id,
+        type: e.type,
+        ...(e.entityId !== undefined ? { entityId: e.entityId } : {}),
+        data: e.data,
+        occurredAt: e.occurredAt,
+      })),
+    }),
+  );
+  return { events, batches, bodies, now };
+}
+
+async function appendThroughPort(path: string, writes: StreamWrite[][]): Promise<number> {
+  const store = createSqliteEventStore(path);
+  const { seconds } = await timeIt(async () => {
+    for (const batch of writes) await store.appendMany(batch);
+  });
+  await store.close();
+  return seconds;
+}
+
+async function ingestOverHttp(path: string, bodies: string[], now: Date) {
+  const store = createSqliteEventStore(path);
+  const clock = fixedClock(now);
+  const { key } = await createKeyRegistry(store, { clock }).create(
+    { role: 'operator', cities: [CITY], label: 'bench' },
+    { actor: 'bench', source: 'bench' },
+  );
+  const config = loadConfig({
+    EVENT_STORE: 'sqlite',
+    LOG_LEVEL: 'silent',
+    BODY_LIMIT: '64mb',
+    SEED: 'false',
+  });
+  const server = createServer(createApp({ config, store, clock, logger: silentLogger() }));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}/api/v1/cities/${CITY}/events`;
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const latencies: number[] = [];
+  try {
+    const { seconds } = await timeIt(async () => {
+      for (const body of bodies) {
+        const started = process.hrtime.bigint();
+        const res = await fetch(url, { method: 'POST', headers, body });
+        const text = await res.text();
+        if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 500)}`);
+        latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+    });
+    return { seconds, latencies };
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await store.close();
+  }
+}
+
+export const ingestWorkload: Workload = {
+  name: 'ingest',
+  description:
+    'HTTP ingest of the seeded Bucharest (~90k realistic events) in batches of 1,000 on loopback, SQLite, validation and rules included, vs the store port appending the same events',
+  async run({ scale }): Promise<BenchResult[]> {
+    const { events, bodies, batches, now } = seedBatches(Math.max(0.15, 10 * scale));
+    const writes = portBatches(batches, now.toISOString());
+    const dir = mkdtempSync(join(tmpdir(), 'urban-twin-bench-ingest-'));
+    try {
+      const portSeconds = await appendThroughPort(join(dir, 'port.sqlite'), writes);
+      const http = await ingestOverHttp(join(dir, 'http.sqlite'), bodies, now);
+      const portRate = events.length / portSeconds;
+      const httpRate = events.length / http.seconds;
+      const bytes = bodies.reduce((sum, b) => sum + b.length, 0) / events.length;
+      return [
+        result({
+          workload: 'ingest',
+          metric: `HTTP ingest, ${events.length} events (${Math.round(bytes)} B each)`,
+          value: httpRate,
+          unit: 'events/s',
+          baseline: portRate,
+          goal: '>= 50% of the port append rate',
+          met: httpRate >= 0.5 * portRate,
+        }),
+        result({
+          workload: 'ingest',
+          metric: 'HTTP ingest latency p50 (batch of 1,000)',
+          value: percentile(http.latencies, 50),
+          unit: 'ms',
+          baseline: null,
+        }),
+        result({
+          workload: 'ingest',
+          metric: 'HTTP ingest latency p95 (batch of 1,000)',
+          value: percentile(http.latencies, 95),
+          unit: 'ms',
+          baseline: null,
+        }),
+      ];
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
