@@ -183,7 +183,7 @@ registerSchemas({
 const cityParam = { name: 'city', in: 'path', required: true, schema: { type: 'string' } };
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 registerPaths({
-  '/cities/{city}/geofences': {
+  '/api/v1/cities/{city}/geofences': {
     get: {
       summary: "A city's geofences",
       parameters: [cityParam],
@@ -200,7 +200,7 @@ registerPaths({
       },
     },
   },
-  '/cities/{city}/geofences/{id}': {
+  '/api/v1/cities/{city}/geofences/{id}': {
     get: {
       summary: 'One geofence',
       parameters: [cityParam, idParam],
@@ -215,7 +215,7 @@ registerPaths({
       responses: { '204': { description: 'removed' }, '404': problemResponse('no such fence') },
     },
   },
-  '/cities/{city}/geofences/{id}/events': {
+  '/api/v1/cities/{city}/geofences/{id}/events': {
     get: {
       summary: "The fence's enter/exit transitions over history, by when they happened",
       parameters: [
