@@ -72,6 +72,11 @@ export interface KeyRegistry {
   get(keyId: string): Promise<ApiKeyRecord | undefined>;
   /** Catches the index up with the store (keys changed by another process, e.g. the CLI). */
   refresh(): Promise<void>;
+  /**
+   * Calls `listener(keyId)` whenever a revocation reaches this registry (from here, the CLI or another node),
+   * so holders of long-lived connections can drop them. Returns the unsubscribe function.
+   */
+  onRevoked(listener: (keyId: string) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -92,6 +97,7 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
   let subscription: Subscription | undefined;
   let pump: Promise<void> | undefined;
   let loaded: Promise<void> | undefined;
+  const revokedListeners = new Set<(keyId: string) => void>();
 
   /** Loads the keys once; an operation before start() (a test app, the CLI) triggers it. */
   function ensureLoaded(): Promise<void> {
@@ -121,6 +127,13 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
       if (entry && !entry.record.revokedAt) {
         entry.record.revokedAt = event.recordedAt;
         entry.record.revokedBy = actor;
+        for (const listener of revokedListeners) {
+          try {
+            listener(entry.record.keyId);
+          } catch {
+            // A listener's failure must not stop the index from applying the revocation.
+          }
+        }
       }
     }
   }
@@ -287,6 +300,11 @@ export function createKeyRegistry(store: EventStore, options: { clock?: Clock } 
     },
 
     refresh: catchUp,
+
+    onRevoked(listener) {
+      revokedListeners.add(listener);
+      return () => revokedListeners.delete(listener);
+    },
 
     async close() {
       await subscription?.close();
