@@ -662,6 +662,39 @@ function districtHeatingPlants(cityId: string): { name: string; at: [number, num
 // ---------------------------------------------------------------------------------------------------------
 // Mobility
 
+interface Stop {
+  id: string;
+  at: [number, number];
+  district: string;
+  routes: Set<string>;
+}
+
+/** A grid hash of stops, so lines share a stop within `km` without a scan over every stop (big scales). */
+function stopIndex(km: number) {
+  const cell = km / 111; // degrees; at these latitudes a longitude degree is shorter, which only widens cells
+  const cells = new Map<string, Stop[]>();
+  const key = (x: number, y: number) => `${Math.floor(x / cell)}:${Math.floor(y / cell)}`;
+  return {
+    add(stop: Stop) {
+      const k = key(stop.at[0], stop.at[1]);
+      const list = cells.get(k);
+      if (list) list.push(stop);
+      else cells.set(k, [stop]);
+    },
+    near(p: [number, number]): Stop | undefined {
+      const cx = Math.floor(p[0] / cell);
+      const cy = Math.floor(p[1] / cell);
+      for (let dx = -1; dx <= 1; dx++) {
+        for (let dy = -1; dy <= 1; dy++) {
+          const hit = cells.get(`${cx + dx}:${cy + dy}`)?.find((s) => turf.distance(s.at, p) < km);
+          if (hit) return hit;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
 function mobilityEvents(ctx: Ctx): void {
   const rng = createRng(`${ctx.seed}:${ctx.city.id}:mobility`);
   const perResident = ctx.city.population / 100_000;
@@ -712,7 +745,8 @@ function mobilityEvents(ctx: Ctx): void {
   }
 
   // Transit: straight-ish lines across the city with a stop every ~450 m; stops close together are shared.
-  const stops: { id: string; at: [number, number]; district: string; routes: Set<string> }[] = [];
+  const stops: Stop[] = [];
+  const stopGrid = stopIndex(0.15);
   const routes = scaled(ctx, Math.max(4, Math.round(perResident * 4)));
   const modes: MobilityKind[] = ['bus'];
   if (ctx.city.transit.tram) modes.push('tram');
@@ -734,9 +768,13 @@ function mobilityEvents(ctx: Ctx): void {
       const district = districtAt(ctx, p);
       if (!district) continue;
       path.push(p);
-      const near = stops.find((x) => turf.distance(x.at, p) < 0.15);
+      const near = stopGrid.near(p);
       if (near) near.routes.add(name);
-      else stops.push({ id: `stop-${pad(stops.length + 1, 4)}`, at: p, district, routes: new Set([name]) });
+      else {
+        const stop = { id: `stop-${pad(stops.length + 1, 4)}`, at: p, district, routes: new Set([name]) };
+        stops.push(stop);
+        stopGrid.add(stop);
+      }
     }
     if (path.length >= 2) lines.push({ name, mode, path });
   }
