@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { seedCities } from '../seeds/seedCities.js';
 import { ensureAdminKey } from './access/bootstrap.js';
 import { createKeyRegistry } from './access/keyRegistry.js';
+import { disconnectRevokedKeys } from './access/liveRevocation.js';
 import { loadConfig } from './config.js';
 import { systemClock } from './core/clock.js';
 import { createLogger } from './core/logger.js';
@@ -116,6 +117,8 @@ async function main(): Promise<void> {
     options: liveOptionsFromConfig(config),
     logger,
   });
+  // a key revoked later (HTTP, CLI, another node) also loses the live connections it opened
+  disconnectRevokedKeys(keys, live.io.of('/live'));
   onShutdown('http server', () => closeServer(server));
   // closed before the server (shutdown runs in reverse), so open sockets do not hold the server's close
   onShutdown('live gateway', () => live.close());
