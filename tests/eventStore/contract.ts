@@ -439,6 +439,30 @@ export function eventStoreContract(adapterName: string, factory: () => Promise<S
     }
   });
 
+  many('the same event id in another stream is another event', async ({ store }) => {
+    const ns = namespace();
+    const [event] = events(1, ns.type('A'));
+    await store.append(ns.stream('a'), [event!]);
+    const other = await store.append(ns.stream('b'), [event!], { expectedRevision: 'no_stream' });
+    assert.is(other.nextExpectedRevision, 0);
+    assert.is((await collect(store.readStream(ns.stream('b'))))[0]!.id, event!.id);
+  });
+
+  many(
+    'rejects an expected revision that is not one of the four kinds and appends nothing',
+    async ({ store }) => {
+      const ns = namespace();
+      const error = await rejects(
+        store.appendMany([
+          { stream: ns.stream('a'), events: events(1, ns.type('A')) },
+          { stream: ns.stream('b'), events: events(1, ns.type('A')), expectedRevision: -1 },
+        ]),
+      );
+      assert.instance(error, ValidationError);
+      assert.equal(await collect(store.readStream(ns.stream('a'))), []);
+    },
+  );
+
   many.run();
 
   // ---------------------------------------------------------------- reading
@@ -583,6 +607,11 @@ export function eventStoreContract(adapterName: string, factory: () => Promise<S
     ]);
     const limited = await collect(store.readAll({ maxCount: 1, filter: { eventTypes: [reading] } }));
     assert.equal(streamsOf(limited), [`${ns.tag}-bucharest.b-1:${reading}`]);
+  });
+
+  filters('rejects a filter with an empty list, which would match nothing', async ({ store }) => {
+    const error = await rejects(collect(store.readAll({ filter: { eventTypes: [] } })));
+    assert.instance(error, ValidationError);
   });
 
   filters.run();
@@ -756,6 +785,16 @@ export function eventStoreContract(adapterName: string, factory: () => Promise<S
     await subscription.close();
     await within(iteration, 'the iteration to end');
     await subscription.close();
+  });
+
+  subs('closing the store ends its live subscriptions', async (ctx) => {
+    const ns = namespace();
+    await ctx.store.append(ns.stream('a'), events(1, ns.type('A')));
+    const subscription = ctx.store.subscribeToAll({ filter: { streamPrefixes: [ns.prefix] } });
+    const iteration = consume(subscription, () => false);
+    await tick();
+    await ctx.store.close();
+    await within(iteration, 'the iteration to end with the store');
   });
 
   subs.run();
