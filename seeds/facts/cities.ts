@@ -161,7 +161,7 @@ const CLUJ_NEIGHBOURHOODS: [string, string, [number, number], number][] = [
   ['dambul-rotund', 'Dâmbul Rotund', [23.5645, 46.7895], 0.03],
   ['europa', 'Europa', [23.5715, 46.7365], 0.04],
   ['borhanci', 'Borhanci', [23.6345, 46.7475], 0.03],
-  ['faget', 'Făget', [23.595, 46.718], 0.03],
+  ['faget', 'Făget', [23.582, 46.727], 0.03],
 ];
 
 const CLUJ_ESTATES: Record<string, [number, number][]> = {
