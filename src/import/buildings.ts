@@ -66,6 +66,8 @@ const USE_BY_AMENITY: Record<string, BuildingUse> = {
   cafe: 'commercial',
   bank: 'commercial',
 };
+/** Romanian apartment blocks are named by their block number: `Bl. B11`, `Bl. B`, `Bloc 7`, `Bl M3`. */
+const BLOCK_NAME = /^(bl\.|bloc\b|bl\s)\s*[a-z0-9]/i;
 const SMALL_HOUSE_TAGS = new Set(['house', 'detached', 'semidetached_house', 'terrace', 'bungalow']);
 
 /** First integer in a tag value (`5`, `5;6`, `4.5` -> 4). */
@@ -126,9 +128,14 @@ export function mapBuilding(raw: unknown, _index: number, city: CityContext): Ma
   if (typeof polygon === 'string') return { invalid: polygon };
 
   const tag = String(tags.building);
-  const use: BuildingUse =
-    USE_BY_TAG[tag] ?? (tags.amenity ? USE_BY_AMENITY[String(tags.amenity)] : undefined) ?? 'other';
   const estimated: string[] = [];
+  let use: BuildingUse | undefined =
+    USE_BY_TAG[tag] ?? (tags.amenity ? USE_BY_AMENITY[String(tags.amenity)] : undefined);
+  if (!use && BLOCK_NAME.test(String(tags.name ?? ''))) {
+    use = 'residential';
+    estimated.push('use from the block name');
+  }
+  use ??= 'other';
   const height = metres(tags.height);
   let floors = firstInt(tags['building:levels']);
   if (floors === undefined || floors < 1) {

@@ -49,6 +49,7 @@ Buildings(
     const byStream = new Map(stored.map((e) => [e.stream, e]));
     const districts = (city.districts as { id: string; boundary: Polygon | MultiPolygon }[]).map((d) => d);
     let withLevels = 0;
+    let namedBlocks = 0;
     for (const f of source.features) {
       const p = f.properties as Record<string, string | number>;
       const e = byStream.get(`building-bucharest.osm-${p.osm_type}-${p.osm_id}`);
@@ -71,6 +72,10 @@ Buildings(
       const inside = districts.find((d) => booleanPointInPolygon(centroid(f), d.boundary));
       if (inside) assert.is(data.district, inside.id);
       if (p.building === 'apartments') assert.is(data.use, 'residential');
+      if (p.building === 'yes' && !p.amenity && /^Bl\. /.test(String(p.name ?? ''))) {
+        assert.is(data.use, 'residential', `${p.name} is an apartment block`);
+        namedBlocks++;
+      }
       if (p.name) assert.is(data.name, p.name);
       if (p['addr:street'] && p['addr:housenumber']) {
         assert.ok(String(data.address).startsWith(`${p['addr:street']} ${p['addr:housenumber']}`));
@@ -78,6 +83,7 @@ Buildings(
       assert.is(e.metadata.source, 'import:osm');
     }
     assert.is(withLevels, 176);
+    assert.ok(namedBlocks > 10, `blocks named "Bl. ..." (${namedBlocks})`);
     const sector3 = stored.filter((e) => (e.data as { district: string }).district === 'sector-3').length;
     assert.ok(sector3 > stored.length / 2, `most of the area is in Sectorul 3 (${sector3})`);
   },
