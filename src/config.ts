@@ -96,6 +96,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const field = String(issue.path[0] ?? '');
     return { field, value: relevant[field], message: issue.message };
   });
+  // Cross-variable checks run only on an otherwise valid object; name this one in any case.
+  if (
+    relevant.EVENT_STORE === 'esdb' &&
+    !relevant.EVENTSTORE_URL &&
+    !issues.some((i) => i.field === 'EVENTSTORE_URL')
+  ) {
+    issues.push({ field: 'EVENTSTORE_URL', value: undefined, message: 'is required when EVENT_STORE=esdb' });
+  }
   const lines = issues.map(
     (i) => `${i.field}=${i.value === undefined ? '(unset)' : JSON.stringify(i.value)}: ${i.message}`,
   );

@@ -193,6 +193,7 @@ config('names every bad variable and its value', () => {
 });
 config('requires EVENTSTORE_URL when EVENT_STORE=esdb', () => {
   assert.throws(() => loadConfig({ EVENT_STORE: 'esdb' }), /EVENTSTORE_URL=\(unset\)/);
+  assert.throws(() => loadConfig({ EVENT_STORE: 'esdb', PORT: 'x' }), /PORT="x".*EVENTSTORE_URL=\(unset\)/);
   assert.is(
     loadConfig({ EVENT_STORE: 'esdb', EVENTSTORE_URL: 'esdb://localhost:2113?tls=false' }).EVENT_STORE,
     'esdb',

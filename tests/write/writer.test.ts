@@ -4,9 +4,11 @@ import * as assert from 'uvu/assert';
 import { eventHash, GENESIS_HASH } from '../../src/audit/hashChain.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { AppError, ConflictError, DomainRuleError, ValidationError } from '../../src/core/errors.js';
+import { evolveState } from '../../src/domain/writeState.js';
 import { createMemoryEventStore } from '../../src/eventStore/memory.js';
 import type { EventStore, RecordedEvent } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
+import { createStoreStateLoader, type StateLoader } from '../../src/write/stateLoader.js';
 import type { WriteContext } from '../../src/write/types.js';
 import { createWriter, type Writer } from '../../src/write/writer.js';
 import { buildingRegistered, squareCityRegistered, tempDir, testId } from './fixtures.js';
@@ -355,6 +357,28 @@ pipeline('sees what another writer appended to a stream it has written before', 
   assert.is(next.results[0]!.revision, 1);
   const again = await writer.appendBatch(CITY, [buildingRegistered('b-2')], ctx).catch((e: unknown) => e);
   assert.instance(again, DomainRuleError, 'b-2 is known to be registered');
+});
+
+pipeline('plans against the states a custom loader supplies, appending nothing', async () => {
+  const { store, writer } = setup();
+  await withCity(writer);
+  await writer.appendBatch(CITY, [buildingRegistered('b-1')], ctx);
+  const head = await store.headPosition();
+  // A what-if overlay in which b-1 was demolished: the real stream plus one overlay event.
+  const real = createStoreStateLoader(store);
+  const overlay: StateLoader = {
+    async load(stream, kind) {
+      const loaded = await real.load(stream, kind);
+      if (stream !== 'building-testville.b-1') return loaded;
+      return { ...loaded, state: evolveState(loaded.state, { type: 'BuildingDemolished', data: {} }) };
+    },
+  };
+  const pv = { type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 6 } };
+  const plan = await writer.planBatch(CITY, [pv], ctx);
+  assert.is(plan.writes[0]!.events[0]!.type, 'RooftopPvInstalled');
+  const err = await caught(writer.planBatch(CITY, [pv], ctx, overlay));
+  assert.instance(err, DomainRuleError);
+  assert.is(await store.headPosition(), head);
 });
 
 pipeline('recognises a retry after the SQLite store was closed and reopened', async () => {
