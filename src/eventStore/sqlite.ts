@@ -101,11 +101,11 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
-    db = new Database(path);
+    // Another process (the import CLI) may hold the write lock for one transaction; wait for it, also
+    // while switching to WAL and creating the schema below.
+    db = new Database(path, { timeout: 10_000 });
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
-    // Another process (the import CLI) may hold the write lock for one transaction; wait for it.
-    db.pragma('busy_timeout = 10000');
     db.pragma('cache_size = -65536');
     db.exec(SCHEMA);
   } catch (error) {
