@@ -9,6 +9,7 @@ export const cityTwinAdapter: TwinAdapter<CityTwin> = {
   },
   toSnapshot: (twin) => twin.toSnapshot(),
   fromSnapshot: (snapshot) => CityTwin.fromSnapshot(snapshot as CityTwinSnapshot),
+  clone: (twin) => twin.clone(),
   beginBulk: (twin) => twin.beginBulk(),
   endBulk: (twin) => twin.endBulk(),
 };

@@ -1,28 +1,23 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { deserialize, serialize } from 'node:v8';
 
 /**
- * Snapshots of each city's twin at given positions, for as-of queries. Each is kept as a V8-serialised
- * buffer (bigints, Maps and typed arrays survive, and it is several times faster than JSON), on disk under
- * `<dir>/<city>/<position>.v8` when a directory is given, and in a small LRU of recently used buffers.
- * A snapshot is deserialised afresh for every use, so the twin replayed from it may mutate it freely.
+ * Snapshots of each city's twin at given positions, for as-of queries: JSON (the twin's snapshot is plain
+ * JSON, and JSON.parse beats V8 deserialisation on it), on disk under `<dir>/<city>/<position>.json` when a
+ * directory is given, else in memory. A snapshot is parsed afresh for every use, so the twin restored from
+ * it may mutate it freely. (Restored twins themselves are kept by TimeTravel in its own LRU.)
  */
 export class SnapshotStore {
   private readonly positions = new Map<string, number[]>();
-  private readonly memory = new Map<string, Buffer>();
-  private readonly lru = new Map<string, Buffer>();
+  private readonly memory = new Map<string, string>();
 
-  constructor(
-    private readonly dir: string | undefined,
-    private readonly lruSize = 8,
-  ) {
+  constructor(private readonly dir: string | undefined) {
     if (!dir) return;
     mkdirSync(dir, { recursive: true });
     for (const city of readdirSync(dir)) {
       const list = readdirSync(join(dir, city))
-        .filter((f) => f.endsWith('.v8'))
-        .map((f) => Number(f.slice(0, -3)))
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => Number(f.slice(0, -5)))
         .filter(Number.isFinite)
         .sort((a, b) => a - b);
       this.positions.set(city, list);
@@ -31,18 +26,17 @@ export class SnapshotStore {
 
   /** Stores a snapshot of `city` taken right after the event at `position`. */
   put(city: string, position: number, snapshot: unknown): void {
-    const buf = serialize(snapshot);
+    const text = JSON.stringify(snapshot);
     const key = `${city}@${position}`;
     if (this.dir) {
       const cityDir = join(this.dir, city);
       mkdirSync(cityDir, { recursive: true });
       // Write-then-rename, so a kill never leaves a half-written snapshot under its final name.
-      const tmp = join(cityDir, `${position}.v8.tmp`);
-      writeFileSync(tmp, buf);
-      renameSync(tmp, join(cityDir, `${position}.v8`));
-      this.remember(key, buf);
+      const tmp = join(cityDir, `${position}.json.tmp`);
+      writeFileSync(tmp, text);
+      renameSync(tmp, join(cityDir, `${position}.json`));
     } else {
-      this.memory.set(key, buf);
+      this.memory.set(key, text);
     }
     const list = this.positions.get(city) ?? [];
     if (list.length === 0 || list[list.length - 1]! < position) list.push(position);
@@ -71,31 +65,23 @@ export class SnapshotStore {
   /** A fresh copy of the snapshot of `city` at `position`. */
   get<S>(city: string, position: number): S {
     const key = `${city}@${position}`;
-    let buf = this.memory.get(key) ?? this.lru.get(key);
-    if (!buf) {
+    let text = this.memory.get(key);
+    if (text === undefined) {
       if (!this.dir) throw new Error(`No snapshot ${key}`);
-      buf = readFileSync(join(this.dir, city, `${position}.v8`));
+      text = readFileSync(join(this.dir, city, `${position}.json`), 'utf8');
     }
-    if (this.dir) this.remember(key, buf);
-    return deserialize(buf) as S;
+    return JSON.parse(text) as S;
   }
 
   /** Forgets every snapshot (the log they were taken from is gone). */
   clear(): void {
     this.positions.clear();
     this.memory.clear();
-    this.lru.clear();
   }
 
   /** True when snapshots live on disk. */
   get persistent(): boolean {
     return this.dir !== undefined && existsSync(this.dir);
-  }
-
-  private remember(key: string, buf: Buffer): void {
-    this.lru.delete(key);
-    this.lru.set(key, buf);
-    while (this.lru.size > this.lruSize) this.lru.delete(this.lru.keys().next().value!);
   }
 }
 

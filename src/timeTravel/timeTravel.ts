@@ -13,6 +13,8 @@ export interface TwinAdapter<T> {
   apply(twin: T, event: RecordedEvent): void;
   toSnapshot(twin: T): unknown;
   fromSnapshot(snapshot: unknown): T;
+  /** Optional: a copy that can be mutated without touching the original (cheaper than a snapshot restore). */
+  clone?(twin: T): T;
   /** Optional: defer index maintenance during a long replay (called around every tail replay). */
   beginBulk?(twin: T): void;
   endBulk?(twin: T): void;
@@ -23,10 +25,17 @@ export interface TimeTravelOptions<T> {
   twin: TwinAdapter<T>;
   /** Where the index and snapshots persist (e.g. `<DATA_DIR>/time-travel`); memory only when undefined. */
   dir?: string;
-  /** A snapshot every this many events of a city. */
+  /** A snapshot every this many events of a city (kept in memory when the twin can be copied). */
   snapshotEvery?: number;
+  /** A snapshot file every this many events of a city (a multiple of snapshotEvery; default snapshotEvery). */
+  persistEvery?: number;
   /** How many materialised as-of twins to keep for repeated queries. */
   cacheSize?: number;
+  /**
+   * How many snapshot twins to keep restored in memory (most recently used first), so an as-of query copies
+   * one instead of parsing and restoring a snapshot file. Copies share the entities' immutable states.
+   */
+  memorySnapshots?: number;
   /** The live twin of a city, used for "now" queries when the projection runner provides one. */
   live?: (city: string) => T | undefined;
 }
@@ -60,9 +69,13 @@ export class TimeTravel<T> {
   private index: PositionIndex;
   private readonly snapshots: SnapshotStore;
   private readonly snapshotEvery: number;
+  private readonly persistEvery: number;
   private readonly cacheSize: number;
   private readonly cache = new Map<string, T>();
   private readonly cursors = new Map<string, T>();
+  /** Restored snapshot twins, never mutated: `city@position` -> twin, in LRU order. */
+  private readonly restored = new Map<string, T>();
+  private readonly memorySnapshots: number;
   private readonly live: ((city: string) => T | undefined) | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private checkedReset = false;
@@ -73,7 +86,9 @@ export class TimeTravel<T> {
     this.store = options.store;
     this.twin = options.twin;
     this.snapshotEvery = options.snapshotEvery ?? 10_000;
+    this.persistEvery = options.persistEvery ?? this.snapshotEvery;
     this.cacheSize = options.cacheSize ?? 4;
+    this.memorySnapshots = options.memorySnapshots ?? 16;
     this.live = options.live;
     this.index = PositionIndex.open(options.dir ? join(options.dir, 'index') : undefined);
     this.snapshots = new SnapshotStore(options.dir ? join(options.dir, 'snapshots') : undefined);
@@ -194,12 +209,8 @@ export class TimeTravel<T> {
     const validMs = resolved.validAt ? Date.parse(resolved.validAt) : undefined;
     // Events 0..usable-1 may come from a snapshot: all of them are in range and (for validAt) occurred in time.
     const usable = validMs === undefined ? k : Math.min(k, timeline.countOccurredPrefixThrough(validMs));
-    const snapPos =
-      usable > 0 ? (this.snapshots.latest(city, timeline.position(usable - 1)) ?? undefined) : undefined;
-    const twin =
-      snapPos !== undefined
-        ? this.twin.fromSnapshot(this.snapshots.get(city, snapPos))
-        : this.twin.create(city);
+    const snapPos = usable > 0 ? this.latestSnapshot(city, timeline.position(usable - 1)) : undefined;
+    const twin = snapPos !== undefined ? this.fromSnapshotAt(city, snapPos) : this.twin.create(city);
     let i = snapPos !== undefined ? timeline.countThrough(snapPos) : 0;
     let replayed = 0;
     this.twin.beginBulk?.(twin);
@@ -225,6 +236,41 @@ export class TimeTravel<T> {
     this.twin.endBulk?.(twin);
     this.lastReplay = { snapshotPosition: snapPos ?? 0, replayed };
     return twin;
+  }
+
+  /** The latest snapshot of `city` at or before `maxPosition`, on disk or kept in memory. */
+  private latestSnapshot(city: string, maxPosition: number): number | undefined {
+    let best = this.snapshots.latest(city, maxPosition);
+    const prefix = `${city}@`;
+    for (const key of this.restored.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const p = Number(key.slice(prefix.length));
+      if (p <= maxPosition && (best === undefined || p > best)) best = p;
+    }
+    return best;
+  }
+
+  /** A mutable twin at snapshot `position`: a copy of the restored one in memory, or restored from the file. */
+  private fromSnapshotAt(city: string, position: number): T {
+    const key = `${city}@${position}`;
+    const clone = this.twin.clone?.bind(this.twin);
+    const kept = this.restored.get(key);
+    if (kept && clone) {
+      this.restored.delete(key);
+      this.restored.set(key, kept);
+      return clone(kept);
+    }
+    const twin = this.twin.fromSnapshot(this.snapshots.get(city, position));
+    if (clone) this.keepRestored(key, clone(twin));
+    return twin;
+  }
+
+  private keepRestored(key: string, twin: T): void {
+    if (this.memorySnapshots <= 0) return;
+    this.restored.delete(key);
+    this.restored.set(key, twin);
+    while (this.restored.size > this.memorySnapshots)
+      this.restored.delete(this.restored.keys().next().value!);
   }
 
   /** This service's own follower twin of a city, at the end of the index. */
@@ -264,9 +310,13 @@ export class TimeTravel<T> {
       const count = counts.get(city)! + 1;
       counts.set(city, count);
       if (count % this.snapshotEvery === 0) {
-        // The index must be on disk before a snapshot that relies on it.
-        this.index.flush();
-        this.snapshots.put(city, position, this.twin.toSnapshot(twin));
+        // Every interval a copy stays in memory; every persistEvery events (always, without copies) a file.
+        if (this.twin.clone) this.keepRestored(`${city}@${position}`, this.twin.clone(twin));
+        if (!this.twin.clone || count % this.persistEvery === 0) {
+          // The index must be on disk before a snapshot that relies on it.
+          this.index.flush();
+          this.snapshots.put(city, position, this.twin.toSnapshot(twin));
+        }
       }
       if (position >= Number(head)) break;
     }
@@ -279,6 +329,7 @@ export class TimeTravel<T> {
     if (dir) rmSync(dir, { recursive: true, force: true });
     this.index = PositionIndex.open(dir ? join(dir, 'index') : undefined);
     this.snapshots.clear();
+    this.restored.clear();
     this.cursors.clear();
     this.cache.clear();
   }
