@@ -50,6 +50,8 @@ const CHECKPOINT_EVENT_TYPE = 'CheckpointStored';
 const CHECKPOINT_MAX_COUNT = 10;
 /** Events per request when the adapter pages through $all itself. */
 const DEFAULT_PAGE_SIZE = 512;
+/** Page size of the backwards scan for the head position. */
+const HEAD_PAGE_SIZE = 8;
 
 export interface EsdbEventStoreOptions {
   /** Events per $all read request (default 512); small values let tests cross page boundaries cheaply. */
@@ -305,6 +307,7 @@ export function createEsdbEventStore(
   async function* pageForwards(
     from: bigint,
     keep: (e: EsdbRecorded) => boolean,
+    pageSize: number,
   ): AsyncGenerator<EsdbRecorded> {
     let cursor = from;
     let first = true;
@@ -314,7 +317,7 @@ export function createEsdbEventStore(
       for await (const resolved of readAllCall({
         fromPosition: first && from === 0n ? START : allPosition(cursor),
         direction: FORWARDS,
-        maxCount: PAGE_SIZE,
+        maxCount: pageSize,
       })) {
         received++;
         const event = resolved.event;
@@ -326,7 +329,7 @@ export function createEsdbEventStore(
         if (first && position < from) continue;
         if (keep(event)) yield event;
       }
-      if (received < PAGE_SIZE || last === undefined) return;
+      if (received < pageSize || last === undefined) return;
       cursor = last;
       first = false;
     }
@@ -339,6 +342,7 @@ export function createEsdbEventStore(
   async function* pageBackwards(
     from: bigint,
     keep: (e: EsdbRecorded) => boolean,
+    pageSize: number,
   ): AsyncGenerator<EsdbRecorded> {
     let cursor: bigint | undefined;
     if (from < END_POSITION) {
@@ -358,7 +362,7 @@ export function createEsdbEventStore(
       for await (const resolved of readAllCall({
         fromPosition: cursor === undefined ? END : allPosition(cursor),
         direction: BACKWARDS,
-        maxCount: PAGE_SIZE,
+        maxCount: pageSize,
       })) {
         received++;
         const event = resolved.event;
@@ -368,7 +372,7 @@ export function createEsdbEventStore(
         if (cursor !== undefined && position >= cursor) continue;
         if (keep(event)) yield event;
       }
-      if (received < PAGE_SIZE || last === undefined) return;
+      if (received < pageSize || last === undefined) return;
       cursor = last;
     }
   }
@@ -576,7 +580,10 @@ export function createEsdbEventStore(
         isUserEvent(e.streamId, e.type) && matchesFilter(filter, e.streamId, e.type);
       let count = 0;
       try {
-        for await (const event of forwards ? pageForwards(from, keep) : pageBackwards(from, keep)) {
+        // Without a filter nearly every event counts, so a small maxCount needs no bigger page.
+        const pageSize = filter ? PAGE_SIZE : Math.max(1, Math.min(PAGE_SIZE, maxCount + 1));
+        const pages = forwards ? pageForwards(from, keep, pageSize) : pageBackwards(from, keep, pageSize);
+        for await (const event of pages) {
           yield toRecorded(event);
           if (++count >= maxCount) return;
         }
@@ -593,7 +600,9 @@ export function createEsdbEventStore(
     async headPosition() {
       assertOpen();
       try {
-        for await (const event of pageBackwards(END_POSITION, (e) => isUserEvent(e.streamId, e.type))) {
+        // The newest event is almost always the app's own: a small page, enlarged only by system events.
+        const pages = pageBackwards(END_POSITION, (e) => isUserEvent(e.streamId, e.type), HEAD_PAGE_SIZE);
+        for await (const event of pages) {
           return positionOf(event);
         }
       } catch (error) {
