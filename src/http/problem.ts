@@ -116,12 +116,13 @@ export function problemFor(err: unknown, instance: string, correlationId?: strin
   };
   if (correlationId) doc.correlationId = correlationId;
   if (app.issues.length > 0) {
-    doc.errors = app.issues.map((i) => {
-      const out: ProblemIssue = { field: i.field, message: i.message };
-      if (i.index !== undefined) out.index = i.index;
-      if (i.value !== undefined) out.value = echoValue(i.value);
-      return out;
-    });
+    // Members in reading order: where (index, field), what was sent (value), what is wrong (message).
+    doc.errors = app.issues.map((i) => ({
+      ...(i.index !== undefined ? { index: i.index } : {}),
+      field: i.field,
+      ...(i.value !== undefined ? { value: echoValue(i.value) } : {}),
+      message: i.message,
+    }));
   }
   return doc;
 }
