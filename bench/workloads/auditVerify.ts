@@ -3,7 +3,7 @@
  * realistic mix, sealed into per-stream hash chains as the write pipeline does), beside a plain readAll pass
  * over the same file in the same run. The difference is the price of recomputing every event's SHA-256 over
  * its RFC 8785 canonical JSON and checking each link; verify is a read plus one hash per event, so the goal
- * is a fifth of the plain read rate (a 1M-event store verifies in well under a minute on an idle core).
+ * is a fifth of the plain read rate.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
