@@ -102,7 +102,14 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       schemas: Object.fromEntries([...schemas.entries()].sort(([a], [b]) => a.localeCompare(b))),
       securitySchemes: {
         apiKey: { type: 'apiKey', in: 'header', name: 'X-Api-Key' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'the same API key as `Authorization: Bearer <key>`',
+        },
       },
     },
+    // Every route needs a key unless it says otherwise (health, readiness, this document).
+    security: [{ bearer: [] }, { apiKey: [] }],
   };
 }

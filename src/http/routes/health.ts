@@ -54,6 +54,7 @@ registerPaths({
     get: {
       summary: 'Liveness: the process answers',
       tags: ['operations'],
+      security: [],
       responses: { '200': jsonResponse('alive', { type: 'object' }) },
     },
   },

@@ -154,7 +154,7 @@ registerPaths({
     post: {
       summary: 'Append a batch of domain events (validated and decided as a whole; all or nothing)',
       tags: ['ingest'],
-      security: [{ apiKey: [] }],
+      security: [{ bearer: [] }, { apiKey: [] }],
       parameters: [
         {
           name: 'city',
