@@ -28,9 +28,9 @@ export interface CatchUpOptions {
 
 /**
  * A catch-up subscription over a feed whose visible events are always a prefix in position order (one writer
- * at a time, positions assigned in commit order). It never hands events over from a buffer: historical and
- * live events come from the same "read after the last position seen" query, so the catch-up -> live
- * handover can have no gap and no duplicate. Appends in this process wake it at once; others are polled.
+ * at a time, positions assigned in commit order). History and live events come from the same "read after
+ * the last position seen" query, so the catch-up -> live handover can have no gap and no duplicate.
+ * Appends in this process wake it at once; appends by other processes are polled.
  */
 export function createCatchUpSubscription(source: FeedSource, options: CatchUpOptions): Subscription {
   const pageSize = options.pageSize ?? 1_000;
@@ -60,61 +60,101 @@ export function createCatchUpSubscription(source: FeedSource, options: CatchUpOp
     return { page, seenUpTo };
   };
 
-  async function* pump(): AsyncGenerator<SubscriptionMessage> {
-    let last = options.startAfter;
-    try {
-      for (;;) {
-        if (closed) return;
-        const { page, seenUpTo } = await readBatch(last);
-        for (const event of page) {
-          if (closed) return;
-          last = event.position;
-          yield { type: 'event', event };
-        }
-        last = seenUpTo;
-        if (page.length < pageSize) break;
-      }
-      if (closed) return;
-      yield { type: 'caughtUp', position: last > 0n ? last : undefined };
-      while (!closed) {
-        const seen = version;
-        const { page, seenUpTo } = await readBatch(last);
-        for (const event of page) {
-          if (closed) return;
-          last = event.position;
-          yield { type: 'event', event };
-        }
-        last = seenUpTo;
-        if (page.length === pageSize || version !== seen || closed) continue;
-        await new Promise<void>((resolve) => {
-          let timer: NodeJS.Timeout | undefined;
-          wake = () => {
-            if (timer) clearTimeout(timer);
-            wake = undefined;
-            resolve();
-          };
-          if (source.pollIntervalMs !== undefined) {
-            timer = setTimeout(wake, source.pollIntervalMs);
-            timer.unref();
-          }
-        });
-      }
-    } finally {
-      end();
-    }
-  }
+  const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
+  let last = options.startAfter;
+  // The page being handed out; events are served from it with one resolved promise each, so a rebuild's
+  // catch-up over a million events does not pay for an async generator's resumption per event.
+  let page: RecordedEvent[] = [];
+  let index = 0;
+  let pageSeenUpTo = last;
+  let live = false;
+  let historyComplete = false;
+  let filling: Promise<IteratorResult<SubscriptionMessage>> | undefined;
 
-  let iterator: AsyncGenerator<SubscriptionMessage> | undefined;
+  const waitForAppend = () =>
+    new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      wake = () => {
+        if (timer) clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+      if (source.pollIntervalMs !== undefined) {
+        timer = setTimeout(wake, source.pollIntervalMs);
+        timer.unref();
+      }
+    });
+
+  /** Reads the next page (or announces caughtUp, or waits for appends); called when the page is used up. */
+  const fill = async (): Promise<IteratorResult<SubscriptionMessage>> => {
+    for (;;) {
+      if (closed) return done;
+      // Every event of the page was handed out, so the position read up to is now seen.
+      if (pageSeenUpTo > last) last = pageSeenUpTo;
+      if (!live && historyComplete) {
+        live = true;
+        return { done: false, value: { type: 'caughtUp', position: last > 0n ? last : undefined } };
+      }
+      const seen = version;
+      const batch = await readBatch(last);
+      if (closed) return done;
+      page = batch.page;
+      index = 0;
+      pageSeenUpTo = batch.seenUpTo;
+      const full = page.length === pageSize;
+      if (!live && !full) historyComplete = true;
+      if (page.length > 0) {
+        const event = page[index++]!;
+        last = event.position;
+        return { done: false, value: { type: 'event', event } };
+      }
+      if (live && version === seen) await waitForAppend();
+    }
+  };
+
+  const iterator: AsyncIterator<SubscriptionMessage> = {
+    next() {
+      if (closed) {
+        end();
+        return Promise.resolve(done);
+      }
+      if (filling) return filling.then(() => iterator.next());
+      if (index < page.length) {
+        const event = page[index++]!;
+        last = event.position;
+        return Promise.resolve({ done: false, value: { type: 'event', event } });
+      }
+      filling = fill().then(
+        (result) => {
+          filling = undefined;
+          if (result.done) end();
+          return result;
+        },
+        (error: unknown) => {
+          filling = undefined;
+          closed = true;
+          end();
+          throw error;
+        },
+      );
+      return filling;
+    },
+    async return() {
+      closed = true;
+      wake?.();
+      end();
+      return done;
+    },
+  };
+
   return {
     [Symbol.asyncIterator]() {
-      iterator ??= pump();
       return iterator;
     },
     async close() {
       if (closed) return;
       closed = true;
       wake?.();
-      // A generator never iterated, or paused at a yield, would not reach its finally on its own.
       end();
     },
   };
