@@ -63,6 +63,7 @@ registerPaths({
       summary:
         'Readiness: the event store answers and every registered check (e.g. the twin caught up) passes',
       tags: ['operations'],
+      security: [],
       responses: {
         '200': jsonResponse('ready', { type: 'object' }),
         '503': problemResponse('not ready; `checks` lists each check'),
