@@ -18,6 +18,8 @@ import { createApp } from './http/app.js';
 import type { AppDeps, ReadinessCheck } from './http/deps.js';
 import { attachLiveGateway, liveOptionsFromConfig, liveTwinSourceOf } from './realtime/gateway.js';
 import { createGeofenceRegistry } from './realtime/geofenceRegistry.js';
+import { ScenarioService } from './scenarios/service.js';
+import { createCityTimeTravel } from './timeTravel/cityTwinAdapter.js';
 import { createCityTwin } from './twin/cityTwin.js';
 import { createProjectionRunner } from './twin/projectionRunner.js';
 import { createTwinRegistry } from './twin/registry.js';
@@ -100,8 +102,32 @@ async function main(): Promise<void> {
   });
   if (bootstrap.kind !== 'none') logger.info({ keyId: bootstrap.keyId }, `admin key ${bootstrap.kind}`);
 
+  // 3f. time travel (as-of queries; its index and snapshots persist under DATA_DIR/time-travel) and scenarios.
+  // The index is built in the background; the first as-of query waits for it.
+  const timeTravel = createCityTimeTravel({
+    store,
+    ...(config.EVENT_STORE === 'memory' ? {} : { dir: join(config.DATA_DIR, 'time-travel') }),
+    snapshotEvery: config.TIME_TRAVEL_SNAPSHOT_EVERY,
+    live: (city) => twins.get(city),
+  });
+  timeTravel.sync().catch((err: unknown) => logger.error({ err }, 'time travel index failed'));
+  onShutdown('time travel', () => timeTravel.close());
+  const scenarios = new ScenarioService({ store, clock, timeTravel });
+
   // 4. the HTTP app and server
-  const deps: AppDeps = { config, store, clock, logger, writer, readiness, twins, runner, geofences };
+  const deps: AppDeps = {
+    config,
+    store,
+    clock,
+    logger,
+    writer,
+    readiness,
+    twins,
+    runner,
+    geofences,
+    timeTravel,
+    scenarios,
+  };
   deps.keys = keys;
   const app = createApp(deps);
   const server = createServer(app);

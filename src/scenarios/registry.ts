@@ -31,7 +31,7 @@ export class ScenarioRegistry {
 
   /** Reads lifecycle events recorded since the last sync. */
   sync(): Promise<void> {
-    this.syncing = this.syncing.then(async () => {
+    this.syncing = this.syncing.catch(() => undefined).then(async () => {
       const head = await this.store.headPosition();
       if (head === undefined || head <= this.lastPosition) return;
       const from = this.lastPosition + 1n;

@@ -96,7 +96,7 @@ export class TimeTravel<T> {
 
   /** Brings the index and snapshots up to the store's head. Serialised: concurrent callers share the work. */
   sync(): Promise<void> {
-    this.syncing = this.syncing.then(() => this.doSync());
+    this.syncing = this.syncing.catch(() => undefined).then(() => this.doSync());
     return this.syncing;
   }
 
