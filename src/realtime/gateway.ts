@@ -15,7 +15,13 @@ import type { Config } from '../config.js';
 import { AppError, ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EventStore } from '../eventStore/port.js';
-import { LAYERS, type LayerName, type TwinChangeBatch, type TwinFeature } from '../twin/changes.js';
+import {
+  LAYERS,
+  type LayerName,
+  type TwinChange,
+  type TwinChangeBatch,
+  type TwinFeature,
+} from '../twin/changes.js';
 import type { ProjectionRunner } from '../twin/projectionRunner.js';
 import { type AreaFilter, featureMatches, viewChange } from './areaFilter.js';
 import {
@@ -34,6 +40,7 @@ import type { GeofenceRegistry } from './geofenceRegistry.js';
 import { createGeofenceTracker, type GeofenceTracker } from './geofenceTracker.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { planResume, type ScratchTwin } from './resume.js';
+import { liveParser } from './wireParser.js';
 
 /** The twin as the gateway sees it: the runner's change feed and each city's current features. */
 export interface LiveTwinSource {
@@ -128,6 +135,8 @@ interface LiveSub {
   socket: LiveSocket;
   city: string;
   filter: AreaFilter & { bbox?: [number, number, number, number] };
+  /** Subscriptions with equal filters share the area test of each change. */
+  filterKey: string;
   outbox: Outbox;
   inFlight: number;
   /** While starting, live batches are held here; undefined once live. */
@@ -139,6 +148,15 @@ interface LiveSub {
   ready: Promise<void>;
   closed: boolean;
   lastSentAt: number;
+}
+
+/** Equal for subscriptions that see exactly the same changes. */
+function filterKeyOf(filter: AreaFilter): string {
+  return JSON.stringify([
+    [...filter.layers].sort(),
+    filter.bbox ?? null,
+    filter.kinds ? [...filter.kinds].sort() : null,
+  ]);
 }
 
 function problemOf(error: unknown): LiveProblem {
@@ -161,7 +179,7 @@ function problemOf(error: unknown): LiveProblem {
 export function attachLiveGateway(target: HttpServer | Server, deps: LiveGatewayDeps): LiveGateway {
   const options: LiveOptions = { ...DEFAULT_LIVE_OPTIONS, ...deps.options };
   const io = (
-    target instanceof Server ? target : new Server(target, { serveClient: false })
+    target instanceof Server ? target : new Server(target, { serveClient: false, parser: liveParser })
   ) as LiveGateway['io'];
   const nsp = io.of(LIVE_NAMESPACE);
   const byCity = new Map<string, Set<LiveSub>>();
@@ -284,15 +302,28 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
 
   // ---- the feed ---------------------------------------------------------------------------------------
 
-  /** Routes one batch into a live subscription's outbox. */
-  const process = (sub: LiveSub, batch: TwinChangeBatch) => {
+  type Seen = { change: TwinChange; seen: NonNullable<ReturnType<typeof viewChange>> };
+  const seenBy = (filter: AreaFilter, batch: TwinChangeBatch): Seen[] => {
+    const out: Seen[] = [];
+    for (const change of batch.changes) {
+      const seen = viewChange(filter, change);
+      if (seen) out.push({ change, seen });
+    }
+    return out;
+  };
+
+  /** Routes one batch into a live subscription's outbox (`memo`: area tests already made for this batch). */
+  const process = (sub: LiveSub, batch: TwinChangeBatch, memo?: Map<string, Seen[]>) => {
     if (batch.position <= sub.coveredThrough) return;
     if (sub.resync) return;
     const coalescable = batch.eventType === 'VehiclePositionReported';
     let pushed = false;
-    for (const change of batch.changes) {
-      const seen = viewChange(sub.filter, change);
-      if (!seen) continue;
+    let seenList = memo?.get(sub.filterKey);
+    if (!seenList) {
+      seenList = seenBy(sub.filter, batch);
+      memo?.set(sub.filterKey, seenList);
+    }
+    for (const { change, seen } of seenList) {
       const ok = sub.outbox.push({
         op: seen.op,
         layer: change.layer,
@@ -326,6 +357,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     const subs = byCity.get(batch.city);
     const transitions = trackerOf(batch.city).observe(batch);
     if (!subs) return;
+    const memo = new Map<string, Seen[]>();
     for (const sub of subs) {
       if (sub.held) {
         sub.held.push(batch);
@@ -335,7 +367,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         }
         continue;
       }
-      process(sub, batch);
+      process(sub, batch, memo);
       if (transitions.length > 0 && sub.filter.layers.has('mobility')) {
         const kinds = sub.filter.kinds;
         const mine = kinds ? transitions.filter((t) => kinds.has(t.kind)) : transitions;
@@ -413,6 +445,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
             ...(req.bbox ? { bbox: req.bbox } : {}),
             ...(req.kinds ? { kinds: new Set(req.kinds) } : {}),
           },
+          filterKey: '',
           outbox: createOutbox(since ?? head, options.maxBuffer),
           inFlight: 0,
           held: [],
@@ -424,6 +457,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
           closed: false,
           lastSentAt: Date.now(),
         };
+        sub.filterKey = filterKeyOf(sub.filter);
         // Registered before anything is read, so every batch from here on is either covered or held.
         all.set(sub.id, sub);
         mine.add(sub);
@@ -509,6 +543,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         };
         if (!req.bbox) delete after.bbox;
         sub.filter = after;
+        sub.filterKey = filterKeyOf(after);
         if (!sub.resync) {
           // The client holds the features of the old area as of the outbox; the delta goes behind what waits.
           const position = sub.outbox.seenThrough;

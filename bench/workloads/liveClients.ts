@@ -1,0 +1,134 @@
+/**
+ * The consoles of the live benchmark, in their own process (so their JSON parsing does not run on the
+ * server's core): socket.io-client connections driven over IPC by bench/workloads/live.ts.
+ * Commands: `connect` (live subscriptions or raw rooms), `report` (latency histogram, gaps, duplicates), `close`.
+ */
+import { io as connect, type Socket } from 'socket.io-client';
+import { createClientView } from '../../src/realtime/clientView.js';
+import type { ChangesMessage, SnapshotMessage } from '../../src/realtime/contract.js';
+
+type BBox = [number, number, number, number];
+type Command =
+  | {
+      cmd: 'connect';
+      mode: 'live' | 'raw';
+      url: string;
+      token: string;
+      city: string;
+      tiles: BBox[];
+      clients: number;
+    }
+  | { cmd: 'report' }
+  | { cmd: 'close' };
+
+const BUCKET_MS = 1;
+const MAX_MS = 60_000;
+let histogram = new Uint32Array(MAX_MS / BUCKET_MS + 1);
+let samples = 0;
+let messages = 0;
+let sockets: Socket[] = [];
+let views: Array<ReturnType<typeof createClientView>> = [];
+
+const record = (latencyMs: number) => {
+  const bucket = Math.min(histogram.length - 1, Math.max(0, Math.round(latencyMs / BUCKET_MS)));
+  histogram[bucket] = (histogram[bucket] ?? 0) + 1;
+  samples++;
+};
+
+const percentileOf = (p: number) => {
+  const rank = Math.ceil((p / 100) * samples);
+  let seen = 0;
+  for (let i = 0; i < histogram.length; i++) {
+    seen += histogram[i]!;
+    if (seen >= rank && rank > 0) return i * BUCKET_MS;
+  }
+  return Number.NaN;
+};
+
+async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
+  histogram = new Uint32Array(MAX_MS / BUCKET_MS + 1);
+  samples = 0;
+  messages = 0;
+  const opened: Promise<void>[] = [];
+  for (let i = 0; i < c.clients; i++) {
+    const tile = i % c.tiles.length;
+    const socket = connect(`${c.url}/${c.mode === 'live' ? 'live' : 'raw'}`, {
+      auth: { token: c.token, tile },
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+    });
+    sockets.push(socket);
+    if (c.mode === 'raw') {
+      socket.on('raw', (batch: Array<{ id: string; t: number }>) => {
+        messages++;
+        const now = Date.now();
+        for (const u of batch) record(now - u.t);
+      });
+      opened.push(new Promise((resolve) => socket.once('ready', () => resolve())));
+      continue;
+    }
+    const view = createClientView();
+    views.push(view);
+    socket.on('snapshot', (m: SnapshotMessage, ack: () => void) => {
+      view.applySnapshot(m);
+      ack();
+    });
+    socket.on('changes', (m: ChangesMessage, ack: () => void) => {
+      messages++;
+      const now = Date.now();
+      view.applyChanges(m);
+      for (const change of m.changes) {
+        const at = change.op === 'upsert' ? change.feature.properties.lastPositionAt : undefined;
+        if (typeof at === 'string') record(now - Date.parse(at));
+      }
+      ack();
+    });
+    opened.push(
+      new Promise((resolve, reject) => {
+        socket.once('connect', () => {
+          socket
+            .emitWithAck('subscribe', { city: c.city, layers: ['mobility'], bbox: c.tiles[tile] })
+            .then((ack: { ok: boolean; detail?: string }) => {
+              if (!ack.ok) reject(new Error(ack.detail));
+              const wait = () =>
+                view.complete && view.position !== undefined ? resolve() : setTimeout(wait, 20);
+              wait();
+            }, reject);
+        });
+        socket.once('connect_error', reject);
+      }),
+    );
+    // Opening hundreds of websockets at once overruns the server's accept queue on a small machine.
+    if (i % 50 === 49) await Promise.all(opened.slice(-50));
+  }
+  await Promise.all(opened);
+}
+
+process.on('message', async (command: Command) => {
+  try {
+    if (command.cmd === 'connect') {
+      await connectAll(command);
+      process.send?.({ ok: true });
+    } else if (command.cmd === 'report') {
+      process.send?.({
+        ok: true,
+        samples,
+        messages,
+        p50: percentileOf(50),
+        p99: percentileOf(99),
+        max: percentileOf(100),
+        gaps: views.reduce((n, v) => n + v.gaps.length, 0),
+        duplicates: views.reduce((n, v) => n + v.duplicates.length, 0),
+        resyncs: views.reduce((n, v) => n + v.resyncs, 0),
+      });
+    } else {
+      for (const s of sockets) s.close();
+      sockets = [];
+      views = [];
+      process.send?.({ ok: true });
+    }
+  } catch (err) {
+    process.send?.({ ok: false, error: String(err) });
+  }
+});
