@@ -120,17 +120,21 @@ function pointNear(
   sdM: number,
 ): { p: [number, number]; district: string } {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const p: [number, number] = around
-      ? offset(around, rng.normal(0, sdM), rng.normal(0, sdM))
-      : randomPointIn(rng, ctx.cityArea, ctx.cityBbox);
+    const p = r6(
+      around
+        ? offset(around, rng.normal(0, sdM), rng.normal(0, sdM))
+        : randomPointIn(rng, ctx.cityArea, ctx.cityBbox),
+    );
     if (!insideCity(ctx, p)) continue;
     const district = districtAt(ctx, p);
     if (district) return { p, district };
   }
   const d = ctx.districts[0]!;
-  const p = randomPointIn(rng, d.area, d.bbox);
-  return { p, district: d.id };
+  return { p: randomPointIn(rng, d.area, d.bbox), district: d.id };
 }
+
+/** Positions to 6 decimals (about 10 cm): enough for any asset, and smaller events. */
+const r6 = ([lon, lat]: Position): [number, number] => [round(lon!, 6), round(lat!, 6)];
 
 // ---------------------------------------------------------------------------------------------------------
 // The city
@@ -763,7 +767,7 @@ function mobilityEvents(ctx: Ctx): void {
     const n = Math.floor((km * 1000) / 450);
     for (let s = 0; s <= n; s++) {
       const t = s / n;
-      const p: [number, number] = [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+      const p = r6([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t]);
       if (!insideCity(ctx, p)) continue;
       const district = districtAt(ctx, p);
       if (!district) continue;
@@ -798,10 +802,7 @@ function mobilityEvents(ctx: Ctx): void {
     for (const [name, from, to] of axes) {
       const n = scaled(ctx, 10);
       for (let s = 0; s <= n; s++) {
-        const p: [number, number] = [
-          from[0] + ((to[0] - from[0]) * s) / n,
-          from[1] + ((to[1] - from[1]) * s) / n,
-        ];
+        const p = r6([from[0] + ((to[0] - from[0]) * s) / n, from[1] + ((to[1] - from[1]) * s) / n]);
         const district = insideCity(ctx, p) ? districtAt(ctx, p) : undefined;
         if (!district) continue;
         register(`metro-${pad(++m, 3)}`, {
@@ -873,7 +874,7 @@ function mobilityEvents(ctx: Ctx): void {
         { status: rng.chance(0.8) ? 'available' : 'in-service' },
         iso(LIVE_AT - 30 * 60_000),
       );
-      const moved = offset(site.p, rng.normal(0, 150), rng.normal(0, 150));
+      const moved = r6(offset(site.p, rng.normal(0, 150), rng.normal(0, 150)));
       if (insideCity(ctx, moved)) {
         emit(
           ctx,
