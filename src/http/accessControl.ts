@@ -108,7 +108,9 @@ export function createAccessControl(options: AccessControlOptions): RequestHandl
   }
 
   return (req: Request, res: Response, next: NextFunction) => {
-    if (PUBLIC_PATHS.has(req.path) || req.method === 'OPTIONS') {
+    // CORS preflights were answered before this (src/http/security.ts); any other OPTIONS is checked like
+    // every request, so Express's automatic `Allow` answer never tells a stranger which methods exist.
+    if (PUBLIC_PATHS.has(req.path)) {
       next();
       return;
     }

@@ -216,6 +216,31 @@ matrix(
   },
 );
 
+matrix(
+  'an OPTIONS request or an odd spelling of a path reveals nothing and reaches nothing',
+  async ({ app, key }) => {
+    const admin = `Bearer ${key['admin/all']}`;
+    const options = await request(app).options('/api/v1/keys');
+    assert.is(options.status, 401);
+    assert.is(options.headers.allow, undefined);
+    assert.is((await request(app).options('/api/v1/keys').set('Authorization', admin)).status, 403);
+    assert.is(
+      (await request(app).get('/API/V1/KEYS').set('Authorization', `Bearer ${key['viewer/all']}`)).status,
+      403,
+    );
+    assert.is(
+      (await request(app).get('/api/v1/keys/').set('Authorization', `Bearer ${key['viewer/all']}`)).status,
+      403,
+    );
+    assert.is((await request(app).get('/api/v1/keys/').set('Authorization', admin)).status, 200);
+    const sneaky = await request(app)
+      .post('/api/v1/cities/cluj-napoca%2F..%2Fsuceava/events')
+      .set('Authorization', `Bearer ${key['operator/other']}`)
+      .send({ events: [] });
+    assert.is(sneaky.status, 403);
+  },
+);
+
 matrix('every route in the OpenAPI document is in the access policy', () => {
   const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, unknown>> };
   const policy = new Set(ACCESS_POLICY.map((r) => `${r.method} /api/v1${r.path.replace(/:(\w+)/g, '{$1}')}`));
