@@ -17,12 +17,15 @@ import {
   defaultPrimaryEnergy,
   estimateFinalEnergy,
   METER_WINDOW_MONTHS,
-  monthIndex,
 } from './energy.js';
 import type { EventEnvelope } from './envelope.js';
 
-/** Monthly metered kWh per carrier, keyed by month index (`year*12+month`), pruned to the 12-month window. */
-export type MeterBuckets = Partial<Record<EnergyCarrier, Record<string, number>>>;
+/**
+ * Metered kWh per carrier in 12 monthly slots (slot = month index % 12); `meterSlotMonth[slot]` is the month
+ * index (`year*12+month`) a slot holds, or -1. Slots older than the 12-month window ending at the latest
+ * reading are cleared, so only the window is ever kept: fixed size, and cheap to copy on write.
+ */
+export type MeterBuckets = Partial<Record<EnergyCarrier, number[]>>;
 
 /** The state of one building, as the buildings projection keeps it. Never mutated: evolve returns a copy. */
 export interface BuildingState {
@@ -51,6 +54,7 @@ export interface BuildingState {
   pvKWp: number;
   pvYieldKwhPerYear: number;
   meterLatestMonth: number | null;
+  meterSlotMonth: number[] | null;
   meter: MeterBuckets;
   registeredAt: string;
   updatedAt: string;
@@ -95,6 +99,7 @@ export function evolveBuilding(
       pvKWp: 0,
       pvYieldKwhPerYear: 0,
       meterLatestMonth: null,
+      meterSlotMonth: null,
       meter: {},
       registeredAt: env.occurredAt,
       updatedAt: env.occurredAt,
@@ -120,21 +125,45 @@ export function evolveBuilding(
       const d = event.data;
       // A reading belongs to the month in which its period ends (a period ending at 00:00 on the 1st
       // belongs to the month before).
-      const month = monthIndex(new Date(Date.parse(d.periodEnd) - 1).toISOString());
+      const end = new Date(Date.parse(d.periodEnd) - 1);
+      const month = end.getUTCFullYear() * 12 + end.getUTCMonth();
       const latest = state.meterLatestMonth === null ? month : Math.max(state.meterLatestMonth, month);
       const oldest = latest - METER_WINDOW_MONTHS + 1;
       if (month < oldest) return { ...state, updatedAt: env.occurredAt };
+      const slotMonth = state.meterSlotMonth ? state.meterSlotMonth.slice() : new Array<number>(12).fill(-1);
       const meter: MeterBuckets = {};
-      for (const carrier of ENERGY_CARRIERS) {
-        const buckets = state.meter[carrier];
-        const isTarget = carrier === d.carrier;
-        if (!buckets && !isTarget) continue;
-        const kept: Record<string, number> = {};
-        if (buckets) for (const [m, kwh] of Object.entries(buckets)) if (Number(m) >= oldest) kept[m] = kwh;
-        if (isTarget) kept[month] = (kept[month] ?? 0) + d.kwh;
-        if (Object.keys(kept).length > 0) meter[carrier] = kept;
+      for (const c of ENERGY_CARRIERS) {
+        const slots = state.meter[c];
+        if (slots) meter[c] = slots.slice();
       }
-      return { ...state, meter, meterLatestMonth: latest, updatedAt: env.occurredAt };
+      const slot = month % METER_WINDOW_MONTHS;
+      for (let i = 0; i < METER_WINDOW_MONTHS; i++) {
+        const held = slotMonth[i]!;
+        // Clear months that left the window, and the slot this month reuses if it held another month.
+        if ((held !== -1 && held < oldest) || (i === slot && held !== month)) {
+          slotMonth[i] = -1;
+          for (const c of ENERGY_CARRIERS) {
+            const slots = meter[c];
+            if (slots) slots[i] = 0;
+          }
+        }
+      }
+      slotMonth[slot] = month;
+      const target = meter[d.carrier] ?? new Array<number>(METER_WINDOW_MONTHS).fill(0);
+      target[slot] = target[slot]! + d.kwh;
+      meter[d.carrier] = target;
+      // A carrier whose readings all left the window is no longer metered (its estimate applies again).
+      for (const c of ENERGY_CARRIERS) {
+        const slots = meter[c];
+        if (c !== d.carrier && slots && !slots.some(Boolean)) delete meter[c];
+      }
+      return {
+        ...state,
+        meter,
+        meterSlotMonth: slotMonth,
+        meterLatestMonth: latest,
+        updatedAt: env.occurredAt,
+      };
     }
     case 'BuildingRetrofitted': {
       const d = event.data;
@@ -195,16 +224,17 @@ export function estimatedEnergy(state: BuildingState): CarrierValues {
 /** Metered, annualised kWh per carrier over the window ending at the latest reading month. */
 export function meteredEnergy(state: BuildingState): Partial<CarrierValues> {
   const out: Partial<CarrierValues> = {};
-  if (state.meterLatestMonth === null) return out;
-  const months = new Set<string>();
-  for (const c of ENERGY_CARRIERS) for (const m of Object.keys(state.meter[c] ?? {})) months.add(m);
+  const slotMonth = state.meterSlotMonth;
+  if (!slotMonth) return out;
+  let months = 0;
+  for (const m of slotMonth) if (m !== -1) months++;
   // Annualise over the months that have any reading, so a building read for 6 months counts for a year.
-  const scale = months.size > 0 ? METER_WINDOW_MONTHS / months.size : 0;
+  const scale = months > 0 ? METER_WINDOW_MONTHS / months : 0;
   for (const c of ENERGY_CARRIERS) {
-    const buckets = state.meter[c];
-    if (!buckets) continue;
+    const slots = state.meter[c];
+    if (!slots) continue;
     let sum = 0;
-    for (const kwh of Object.values(buckets)) sum += kwh;
+    for (let i = 0; i < slots.length; i++) if (slotMonth[i] !== -1) sum += slots[i]!;
     out[c] = sum * scale;
   }
   return out;

@@ -48,6 +48,14 @@ export type KpiField = (typeof KPI_FIELDS)[number];
 export const F = Object.fromEntries(KPI_FIELDS.map((f, i) => [f, i])) as Record<KpiField, number>;
 export const KPI_WIDTH = KPI_FIELDS.length;
 
+/**
+ * One entity's additive KPI numbers, indexed by `F`. A plain array rather than a Float64Array: one is made per
+ * applied event, and small plain arrays are far cheaper to allocate and collect than typed-array buffers.
+ */
+export type Contribution = number[];
+
+const zeros = (): Contribution => new Array<number>(KPI_WIDTH).fill(0);
+
 const energyField = (c: EnergyCarrier) => F[`energy:${c}` as KpiField];
 
 /** How many chargers and transit stops lie within 400 m of a building (kept by the twin's spatial index). */
@@ -63,8 +71,8 @@ export function buildingContribution(
   state: BuildingState,
   energy: BuildingEnergy,
   coverage: Coverage,
-): Float64Array {
-  const v = new Float64Array(KPI_WIDTH);
+): Contribution {
+  const v = zeros();
   v[F.buildings] = 1;
   v[F.floorAreaM2] = state.grossFloorAreaM2;
   if (state.energyClass !== undefined) {
@@ -88,8 +96,8 @@ export function buildingContribution(
 }
 
 /** A mobility asset's KPI contribution. Chargers count while registered, whatever their status. */
-export function mobilityContribution(state: MobilityState): Float64Array {
-  const v = new Float64Array(KPI_WIDTH);
+export function mobilityContribution(state: MobilityState): Contribution {
+  const v = zeros();
   switch (state.kind) {
     case 'ev-charger':
       v[F.chargers] = 1;
@@ -108,8 +116,8 @@ export function mobilityContribution(state: MobilityState): Float64Array {
 }
 
 /** A grid element's KPI contribution. */
-export function gridContribution(state: GridState): Float64Array {
-  const v = new Float64Array(KPI_WIDTH);
+export function gridContribution(state: GridState): Contribution {
+  const v = zeros();
   v[F.gridElements] = 1;
   const u = utilisation(state.lastLoadKw, state.capacityKw);
   v[F.overloadedElements] = u !== null && u > 1 ? 1 : 0;
@@ -161,7 +169,11 @@ const r = (v: number, digits = 3) => {
 const share = (part: number, whole: number) => (whole > 0 ? r(part / whole, 4) : null);
 
 /** Turns a sum vector into the KPI document (rounded for presentation; sums themselves stay exact). */
-export function kpiValues(sum: Float64Array, population: number | null, peak: PeakElement | null): KpiValues {
+export function kpiValues(
+  sum: ArrayLike<number>,
+  population: number | null,
+  peak: PeakElement | null,
+): KpiValues {
   const g = (f: KpiField) => sum[F[f]] ?? 0;
   const energy = {} as Record<EnergyCarrier | 'total', number>;
   let total = 0;

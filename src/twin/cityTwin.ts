@@ -6,6 +6,7 @@ import type { EventEnvelope } from '../../projections/envelope.js';
 import type { GridState } from '../../projections/grid.js';
 import {
   COVERAGE_RADIUS_M,
+  type Contribution,
   type Coverage,
   F,
   type KpiValues,
@@ -43,8 +44,9 @@ export type ApplyTarget = { kind: EntityKind; entityId: string } | { kind: 'city
 /** One entity of a layer: its projection state, its feature, its KPI contribution and where it counts. */
 export interface Entity<S> {
   state: S;
-  feature: TwinFeature;
-  contribution: Float64Array;
+  /** Made on first read (or when a change is reported), then cached: the record itself is never replaced in place. */
+  feature?: TwinFeature;
+  contribution: Contribution;
   district: string | undefined;
   /** Representative point (centroid of a footprint, the point of an asset) for 400 m coverage. */
   point: [number, number];
@@ -121,13 +123,22 @@ export class CityTwin {
    * change nothing (the write side rejects those) but still advance the position.
    */
   apply(event: TwinEvent, target?: ApplyTarget): TwinChange[] {
+    return this.applyEvent(event, target, true);
+  }
+
+  /** Like `apply`, without building the changes (a replay nobody listens to: no features are made). */
+  applySilently(event: TwinEvent, target?: ApplyTarget): void {
+    this.applyEvent(event, target, false);
+  }
+
+  private applyEvent(event: TwinEvent, target: ApplyTarget | undefined, emit: boolean): TwinChange[] {
     if (event.position !== undefined) this.position = event.position;
     const to = target ?? targetOf(event.stream);
     if (!to) return [];
     const occurredAt = occurredAtOf(event);
     if (to.kind === 'city') {
       if (!handlesCity(event.type)) return [];
-      return this.applyCity(event as unknown as CityEvent, occurredAt);
+      return this.applyCity(event as unknown as CityEvent, occurredAt, emit);
     }
     const layer = LAYER_OF_KIND[to.kind];
     if (!handles(layer, event.type)) return [];
@@ -136,24 +147,24 @@ export class CityTwin {
       case 'buildings': {
         const prev = this.layers.buildings.get(to.entityId);
         const next = PROJECTIONS.buildings.evolve(prev?.state, event as unknown as BuildingEvent, env);
-        return this.putBuilding(to.entityId, prev, next);
+        return this.putBuilding(to.entityId, prev, next, emit);
       }
       case 'mobility': {
         const prev = this.layers.mobility.get(to.entityId);
         const next = PROJECTIONS.mobility.evolve(prev?.state, event as unknown as MobilityEvent, env);
-        return this.putMobility(to.entityId, prev, next);
+        return this.putMobility(to.entityId, prev, next, emit);
       }
       case 'grid': {
         const prev = this.layers.grid.get(to.entityId);
         const next = PROJECTIONS.grid.evolve(prev?.state, event as unknown as GridEvent, env);
-        return this.putGrid(to.entityId, prev, next);
+        return this.putGrid(to.entityId, prev, next, emit);
       }
     }
   }
 
   // ---- city -------------------------------------------------------------------------------------------
 
-  private applyCity(event: CityEvent, occurredAt: string): TwinChange[] {
+  private applyCity(event: CityEvent, occurredAt: string, emit: boolean): TwinChange[] {
     const before = this.cityState;
     this.cityState = evolveCity(before, event, occurredAt);
     if (event.type === 'CityRegistered') {
@@ -166,13 +177,24 @@ export class CityTwin {
     const changes: TwinChange[] = [];
     for (const [id, entity] of this.layers.buildings) {
       const energy = buildingEnergy(entity.state, this.cityState.emissionFactors);
-      const feature = PROJECTIONS.buildings.feature(entity.state, energy);
       const contribution = PROJECTIONS.buildings.contribution(entity.state, energy, this.coverageOf(id));
       this.kpi.replace(entity.district, entity.contribution, entity.district, contribution);
-      const next = { ...entity, feature, contribution };
+      // A new record: features cached on the old one were made under the old factors.
+      const next: Entity<BuildingState> = {
+        state: entity.state,
+        contribution,
+        district: entity.district,
+        point: entity.point,
+      };
       this.layers.buildings.set(id, next);
-      if (feature.properties.co2eTonnesPerYear !== entity.feature.properties.co2eTonnesPerYear) {
-        changes.push({ op: 'upsert', layer: 'buildings', id, feature, previous: entity.feature });
+      if (!emit) continue;
+      const previous =
+        entity.feature ??
+        PROJECTIONS.buildings.feature(entity.state, buildingEnergy(entity.state, before.emissionFactors));
+      const feature = PROJECTIONS.buildings.feature(entity.state, energy);
+      next.feature = feature;
+      if (feature.properties.co2eTonnesPerYear !== previous.properties.co2eTonnesPerYear) {
+        changes.push({ op: 'upsert', layer: 'buildings', id, feature, previous });
       }
     }
     return changes;
@@ -198,15 +220,17 @@ export class CityTwin {
     id: string,
     prev: Entity<BuildingState> | undefined,
     state: BuildingState | undefined,
+    emit: boolean,
   ): TwinChange[] {
     if (state === prev?.state) return [];
     if (!state) {
       if (!prev) return [];
+      const previous = emit ? this.featureOf('buildings', prev) : undefined;
       this.layers.buildings.delete(id);
       this.indexes.buildings.delete(id);
       this.coverage.delete(id);
       this.kpi.replace(prev.district, prev.contribution, undefined, undefined);
-      return [{ op: 'remove', layer: 'buildings', id, previous: prev.feature }];
+      return previous ? [{ op: 'remove', layer: 'buildings', id, previous }] : [];
     }
     const moved = !prev || prev.state.footprint !== state.footprint;
     const point = moved ? representativePoint(state.footprint) : prev.point;
@@ -215,13 +239,16 @@ export class CityTwin {
       if (!this.bulk) this.coverage.set(id, this.countCoverage(point));
     }
     const energy: BuildingEnergy = buildingEnergy(state, this.cityState.emissionFactors);
-    const feature = PROJECTIONS.buildings.feature(state, energy);
     const contribution = PROJECTIONS.buildings.contribution(state, energy, this.coverageOf(id));
     this.kpi.replace(prev?.district, prev?.contribution, state.district, contribution);
-    this.layers.buildings.set(id, { state, feature, contribution, district: state.district, point });
+    const entity: Entity<BuildingState> = { state, contribution, district: state.district, point };
+    this.layers.buildings.set(id, entity);
+    if (!emit) return [];
+    const feature = PROJECTIONS.buildings.feature(state, energy);
+    entity.feature = feature;
     return [
       prev
-        ? { op: 'upsert', layer: 'buildings', id, feature, previous: prev.feature }
+        ? { op: 'upsert', layer: 'buildings', id, feature, previous: this.featureOf('buildings', prev) }
         : { op: 'upsert', layer: 'buildings', id, feature },
     ];
   }
@@ -273,40 +300,44 @@ export class CityTwin {
     id: string,
     prev: Entity<MobilityState> | undefined,
     state: MobilityState | undefined,
+    emit: boolean,
   ): TwinChange[] {
     if (state === prev?.state) return [];
-    const covers = (s: MobilityState | undefined) => s !== undefined && COVERAGE_KINDS.has(s.kind);
     if (!state) {
       if (!prev) return [];
+      const previous = emit ? this.featureOf('mobility', prev) : undefined;
       this.layers.mobility.delete(id);
       this.indexes.mobility.delete(id);
       this.kpi.replace(prev.district, prev.contribution, undefined, undefined);
-      if (!this.bulk && covers(prev.state)) this.shiftCoverage(prev.state.kind, prev.point, -1);
-      return [{ op: 'remove', layer: 'mobility', id, previous: prev.feature }];
+      if (!this.bulk && COVERAGE_KINDS.has(prev.state.kind))
+        this.shiftCoverage(prev.state.kind, prev.point, -1);
+      return previous ? [{ op: 'remove', layer: 'mobility', id, previous }] : [];
     }
     const moved = !prev || prev.state.location !== state.location;
     const point: [number, number] = moved
       ? [state.location.coordinates[0]!, state.location.coordinates[1]!]
       : prev.point;
     const district = prev ? prev.district : (state.district ?? this.locateDistrict(point));
-    const feature = PROJECTIONS.mobility.feature(state);
     const contribution =
       prev && prev.state.kind === state.kind && prev.state.powerKw === state.powerKw
         ? prev.contribution
         : PROJECTIONS.mobility.contribution(state);
     if (contribution !== prev?.contribution)
       this.kpi.replace(prev?.district, prev?.contribution, district, contribution);
-    this.layers.mobility.set(id, { state, feature, contribution, district, point });
+    const entity: Entity<MobilityState> = { state, contribution, district, point };
+    this.layers.mobility.set(id, entity);
     if (moved) {
       this.indexes.mobility.set(id, [point[0], point[1], point[0], point[1]]);
-      if (!this.bulk && covers(state)) {
+      if (!this.bulk && COVERAGE_KINDS.has(state.kind)) {
         if (prev) this.shiftCoverage(prev.state.kind, prev.point, -1);
         this.shiftCoverage(state.kind, point, 1);
       }
     }
+    if (!emit) return [];
+    const feature = this.featureOf('mobility', entity);
     return [
       prev
-        ? { op: 'upsert', layer: 'mobility', id, feature, previous: prev.feature }
+        ? { op: 'upsert', layer: 'mobility', id, feature, previous: this.featureOf('mobility', prev) }
         : { op: 'upsert', layer: 'mobility', id, feature },
     ];
   }
@@ -317,27 +348,31 @@ export class CityTwin {
     id: string,
     prev: Entity<GridState> | undefined,
     state: GridState | undefined,
+    emit: boolean,
   ): TwinChange[] {
     if (state === prev?.state) return [];
     if (!state) {
       if (!prev) return [];
+      const previous = emit ? this.featureOf('grid', prev) : undefined;
       this.layers.grid.delete(id);
       this.indexes.grid.delete(id);
       this.kpi.replace(prev.district, prev.contribution, undefined, undefined);
       this.updatePeak(id, prev.district, null);
-      return [{ op: 'remove', layer: 'grid', id, previous: prev.feature }];
+      return previous ? [{ op: 'remove', layer: 'grid', id, previous }] : [];
     }
     const point = prev ? prev.point : representativePoint(state.geometry);
     const district = prev ? prev.district : (state.district ?? this.locateDistrict(point));
     if (!prev) this.indexes.grid.set(id, geometryBBox(state.geometry));
-    const feature = PROJECTIONS.grid.feature(state);
     const contribution = PROJECTIONS.grid.contribution(state);
     this.kpi.replace(prev?.district, prev?.contribution, district, contribution);
-    this.layers.grid.set(id, { state, feature, contribution, district, point });
+    const entity: Entity<GridState> = { state, contribution, district, point };
+    this.layers.grid.set(id, entity);
     this.updatePeak(id, district, peakUtilisationOf(state));
+    if (!emit) return [];
+    const feature = this.featureOf('grid', entity);
     return [
       prev
-        ? { op: 'upsert', layer: 'grid', id, feature, previous: prev.feature }
+        ? { op: 'upsert', layer: 'grid', id, feature, previous: this.featureOf('grid', prev) }
         : { op: 'upsert', layer: 'grid', id, feature },
     ];
   }
@@ -425,14 +460,40 @@ export class CityTwin {
   get(id: string): { layer: LayerName; feature: TwinFeature } | undefined {
     for (const layer of ['buildings', 'mobility', 'grid'] as const) {
       const e = this.layers[layer].get(id);
-      if (e) return { layer, feature: e.feature };
+      if (e) return { layer, feature: this.featureOf(layer, e as Entity<never>) };
     }
     return undefined;
   }
 
   /** The features of a layer, in insertion order. */
   *features(layer: LayerName): IterableIterator<TwinFeature> {
-    for (const e of this.layers[layer].values()) yield e.feature;
+    for (const e of this.layers[layer].values()) yield this.featureOf(layer, e as Entity<never>);
+  }
+
+  /** The features of a layer by id (a copy of the map: O(n)). */
+  layer(layer: LayerName): ReadonlyMap<string, TwinFeature> {
+    const out = new Map<string, TwinFeature>();
+    for (const [id, e] of this.layers[layer]) out.set(id, this.featureOf(layer, e as Entity<never>));
+    return out;
+  }
+
+  /** An entity's feature, made from its state on first use and cached on its (immutable) record. */
+  private featureOf<L extends LayerName>(layer: L, e: Entity<StateOf[L]>): TwinFeature {
+    if (e.feature === undefined) {
+      switch (layer) {
+        case 'buildings': {
+          const s = e.state as BuildingState;
+          e.feature = PROJECTIONS.buildings.feature(s, buildingEnergy(s, this.cityState.emissionFactors));
+          break;
+        }
+        case 'mobility':
+          e.feature = PROJECTIONS.mobility.feature(e.state as MobilityState);
+          break;
+        default:
+          e.feature = PROJECTIONS.grid.feature(e.state as GridState);
+      }
+    }
+    return e.feature;
   }
 
   /** The projection state of an entity (for history views and scenario rules). */
@@ -462,7 +523,10 @@ export class CityTwin {
       layer,
       q,
       this.indexes[layer],
-      (id) => this.layers[layer].get(id)?.feature,
+      (id) => {
+        const e = this.layers[layer].get(id);
+        return e ? this.featureOf(layer, e as Entity<never>) : undefined;
+      },
       () => this.features(layer),
     );
   }
@@ -522,7 +586,6 @@ export class CityTwin {
       const energy = buildingEnergy(state, twin.cityState.emissionFactors);
       twin.layers.buildings.set(id, {
         state,
-        feature: PROJECTIONS.buildings.feature(state, energy),
         contribution: PROJECTIONS.buildings.contribution(state, energy, twin.coverageOf(id)),
         district: district ?? undefined,
         point: point as [number, number],
@@ -532,7 +595,6 @@ export class CityTwin {
     for (const [id, state, district, point] of s.mobility) {
       twin.layers.mobility.set(id, {
         state,
-        feature: PROJECTIONS.mobility.feature(state),
         contribution: PROJECTIONS.mobility.contribution(state),
         district: district ?? undefined,
         point: point as [number, number],
@@ -542,7 +604,6 @@ export class CityTwin {
     for (const [id, state, district, point] of s.grid) {
       twin.layers.grid.set(id, {
         state,
-        feature: PROJECTIONS.grid.feature(state),
         contribution: PROJECTIONS.grid.contribution(state),
         district: district ?? undefined,
         point: point as [number, number],

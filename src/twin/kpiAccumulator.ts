@@ -1,4 +1,4 @@
-import { KPI_WIDTH } from '../../projections/kpis.js';
+import { type Contribution, KPI_WIDTH } from '../../projections/kpis.js';
 
 /**
  * Sums of KPI contribution vectors, city-wide and per district. `replace` moves one entity from its old
@@ -12,9 +12,9 @@ export class KpiAccumulator {
   /** Subtracts `before` from `fromDistrict` and the city, adds `after` to `toDistrict` and the city. */
   replace(
     fromDistrict: string | undefined,
-    before: Float64Array | undefined,
+    before: Contribution | undefined,
     toDistrict: string | undefined,
-    after: Float64Array | undefined,
+    after: Contribution | undefined,
   ): void {
     if (fromDistrict === toDistrict) {
       const d = toDistrict === undefined ? undefined : this.areaOf(toDistrict);

@@ -105,7 +105,7 @@ export class ProjectionRunner {
           }
           const event = message.event;
           if (this.twins.position !== undefined && event.position <= this.twins.position) continue;
-          const batch = this.twins.apply(event);
+          const batch = this.twins.apply(event, this.emitter.listenerCount('change') > 0);
           this.sinceSnapshot++;
           if (batch) {
             for (const listener of this.emitter.listeners('change') as ChangeListener[]) {

@@ -1,6 +1,7 @@
 import { parseStream } from '../domain/streams.js';
 import type { TwinChangeBatch } from './changes.js';
 import {
+  type ApplyTarget,
   type CityTwin,
   CityTwin as CityTwinClass,
   type CityTwinSnapshot,
@@ -33,18 +34,31 @@ export class TwinRegistry {
   position: bigint | undefined;
   private bulk = false;
 
-  /** Applies an event to its city's twin; scenario and foreign streams only advance the position. */
-  apply(event: TwinEvent & { id: string; position: bigint }): TwinChangeBatch | undefined {
+  /**
+   * Applies an event to its city's twin; scenario and foreign streams only advance the position. With
+   * `withChanges` false nothing is reported (and no features are made): the fast path of a replay.
+   */
+  apply(
+    event: TwinEvent & { id: string; position: bigint },
+    withChanges = true,
+  ): TwinChangeBatch | undefined {
     this.position = event.position;
-    const city = cityOfStream(event.stream);
-    if (city === undefined) return undefined;
+    const parsed = parseStream(event.stream);
+    if (parsed.kind === 'scenario' || parsed.kind === 'other') return undefined;
+    const city = parsed.city;
+    const target: ApplyTarget =
+      parsed.kind === 'city' ? { kind: 'city' } : { kind: parsed.kind, entityId: parsed.entityId };
     let twin = this.twins.get(city);
     if (!twin) {
       twin = createCityTwin(city);
       if (this.bulk) twin.beginBulk();
       this.twins.set(city, twin);
     }
-    const changes = twin.apply(event);
+    if (!withChanges) {
+      twin.applySilently(event, target);
+      return undefined;
+    }
+    const changes = twin.apply(event, target);
     const meta = event.metadata as { occurredAt?: string } | undefined;
     return {
       city,
