@@ -381,6 +381,76 @@ pipeline('plans against the states a custom loader supplies, appending nothing',
   assert.is(await store.headPosition(), head);
 });
 
+pipeline(
+  'a retry completes a batch a non-atomic store left half written, writing nothing twice',
+  async () => {
+    // EventStoreDB appends a multi-stream batch stream by stream: simulate a failure after the first stream.
+    const inner = createMemoryEventStore();
+    let failAfterFirst = true;
+    const partial: EventStore = Object.create(inner, {
+      capabilities: { value: { atomicMultiStreamAppend: false } },
+      appendMany: {
+        value: async (writes: Parameters<EventStore['appendMany']>[0]) => {
+          const results = [];
+          for (const [i, write] of writes.entries()) {
+            if (failAfterFirst && i === 1) {
+              failAfterFirst = false;
+              throw new Error('connection reset');
+            }
+            results.push(
+              await inner.append(write.stream, write.events, {
+                expectedRevision: write.expectedRevision ?? 'any',
+              }),
+            );
+          }
+          return results;
+        },
+      },
+    });
+    const writer = createWriter({ store: partial, clock: fixedClock('2026-06-01T12:00:00Z') });
+    await withCity(writer);
+    const node = (id: string) => ({
+      id: testId(`half-${id}`),
+      type: 'GridNodeAdded',
+      entityId: id,
+      data: { network: 'gas', nodeKind: 'junction', location: { type: 'Point', coordinates: [26.1, 44.45] } },
+    });
+    const batch = [
+      node('g-1'),
+      node('g-2'),
+      {
+        id: testId('half-link'),
+        type: 'GridLinkAdded',
+        entityId: 'gl-1',
+        data: {
+          network: 'gas',
+          fromNode: 'g-1',
+          toNode: 'g-2',
+          capacityKw: 900,
+          path: {
+            type: 'LineString',
+            coordinates: [
+              [26.1, 44.45],
+              [26.11, 44.45],
+            ],
+          },
+        },
+      },
+    ];
+    const failed = await writer.appendBatch(CITY, batch, ctx).catch((e: unknown) => e);
+    assert.instance(failed, Error);
+    assert.is((await readAll(inner)).length, 2, 'the city and the first stream landed');
+    const retried = await writer.appendBatch(CITY, batch, ctx);
+    assert.equal(
+      retried.results.map((r) => r.duplicate),
+      [true, false, false],
+    );
+    const stored = await readAll(inner);
+    assert.is(stored.length, 4);
+    assert.is(new Set(stored.map((e) => e.id)).size, 4);
+  },
+);
+
 pipeline('recognises a retry after the SQLite store was closed and reopened', async () => {
   const tmp = tempDir('urban-twin-writer-');
   const file = join(tmp.dir, 'events.sqlite');
