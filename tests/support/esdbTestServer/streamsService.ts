@@ -46,7 +46,9 @@ const DEFAULT_WINDOW = 32;
 
 export interface StreamsServiceOptions {
   /**
-   * Answer idempotent appends without a position (as if the server did not report where the original events
+   * By default an idempotent append is answered with the position of the original last event, as a fresh
+   * append is (chosen: the documentation only promises the revisions). With this set it is answered
+   * without a position (as if the server did not report where the original events
    * landed), so a test can prove the adapter does not depend on it.
    */
   omitIdempotentPosition?: boolean;
@@ -262,6 +264,9 @@ function allStartIndex(log: TransactionLog, all: InstanceType<typeof Options.All
     case Options.AllOptions.AllOptionCase.END:
       return log.records.length;
     default:
+      // Chosen: a position between two records starts at the next one. Servers since 23.10 refuse positions
+      // that are not record boundaries (EventStore PRs #3963, #3991); the adapter only ever sends positions
+      // it was given by the server, so it does not depend on either behaviour.
       return log.indexAtOrAfter(BigInt(all.getPosition()!.getCommitPosition()));
   }
 }
