@@ -1,6 +1,7 @@
 import type { Response } from 'express';
 import { Router } from 'express';
 import { KPI_DEFINITIONS } from '../../../projections/kpis.js';
+import { type Principal, scopeIncludes } from '../../access/roles.js';
 import { NotFoundError, UnavailableError } from '../../core/errors.js';
 import { assertCityId } from '../../domain/streams.js';
 import { resolveTwin } from '../../timeTravel/resolveTwin.js';
@@ -80,9 +81,14 @@ export function twinRoutes(deps: TwinDeps): Router {
 
   router.get('/cities', (_req, res) => {
     const registry = twins();
+    // A key sees only the cities of its scope, so the list tells it nothing about the others.
+    const scope = (res.locals.principal as Principal | undefined)?.cities ?? '*';
     res.json({
       position: registry.position?.toString() ?? null,
-      cities: registry.cities().map((c) => citySummary(registry.get(c)!)),
+      cities: registry
+        .cities()
+        .filter((c) => scopeIncludes(scope, c))
+        .map((c) => citySummary(registry.get(c)!)),
     });
   });
 
