@@ -20,6 +20,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { NewEvent, StreamWrite } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { createApp } from '../../src/http/app.js';
+import { createWriter } from '../../src/write/writer.js';
 import { type BenchResult, percentile, result, timeIt, type Workload } from '../harness.js';
 
 const BATCH = 1_000;
@@ -95,6 +96,30 @@ async function appendThroughPort(path: string, writes: StreamWrite[][]): Promise
   return seconds;
 }
 
+/** The same batches through the write pipeline in process: what HTTP and JSON add is the difference. */
+async function ingestInProcess(path: string, batches: ReturnType<typeof seedBatches>['batches'], now: Date) {
+  const store = createSqliteEventStore(path);
+  const writer = createWriter({ store, clock: fixedClock(now) });
+  const items = batches.map((batch) =>
+    batch.map((e) => ({
+      id: e.id,
+      type: e.type,
+      ...(e.entityId !== undefined ? { entityId: e.entityId } : {}),
+      data: structuredClone(e.data),
+      occurredAt: e.occurredAt,
+    })),
+  );
+  const ctx = { actor: 'bench', source: 'bench', correlationId: 'bench' };
+  try {
+    const { seconds } = await timeIt(async () => {
+      for (const batch of items) await writer.appendBatch(CITY, batch, ctx);
+    });
+    return seconds;
+  } finally {
+    await store.close();
+  }
+}
+
 async function ingestOverHttp(path: string, bodies: string[], now: Date) {
   const store = createSqliteEventStore(path);
   const clock = fixedClock(now);
@@ -143,6 +168,7 @@ export const ingestWorkload: Workload = {
     try {
       const portSeconds = await appendThroughPort(join(dir, 'port.sqlite'), writes);
       const http = await ingestOverHttp(join(dir, 'http.sqlite'), bodies, now);
+      const writerSeconds = await ingestInProcess(join(dir, 'writer.sqlite'), batches, now);
       const portRate = events.length / portSeconds;
       const httpRate = events.length / http.seconds;
       const bytes = bodies.reduce((sum, b) => sum + b.length, 0) / events.length;
@@ -155,6 +181,13 @@ export const ingestWorkload: Workload = {
           baseline: portRate,
           goal: '>= 50% of the port append rate',
           met: httpRate >= 0.5 * portRate,
+        }),
+        result({
+          workload: 'ingest',
+          metric: 'write pipeline in process (no HTTP), same events',
+          value: events.length / writerSeconds,
+          unit: 'events/s',
+          baseline: portRate,
         }),
         result({
           workload: 'ingest',
