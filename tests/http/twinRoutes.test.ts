@@ -209,6 +209,20 @@ test('reflects an event appended after start once the runner applied it', async 
   assert.is(res.body.position, result.position.toString());
 });
 
+test('the OpenAPI document lists the twin routes', async () => {
+  const res = await request(ctx.app).get('/api/v1/openapi.json').set(ctx.auth).expect(200);
+  for (const path of [
+    '/api/v1/cities',
+    '/api/v1/cities/{city}',
+    '/api/v1/cities/{city}/layers/{layer}',
+    '/api/v1/cities/{city}/entities/{id}',
+    '/api/v1/cities/{city}/kpis',
+  ]) {
+    assert.ok(res.body.paths[path], path);
+  }
+  assert.ok(res.body.paths['/api/v1/cities/{city}/layers/{layer}'].post);
+});
+
 test('GET /ready reports the twin as caught up', async () => {
   const res = await request(ctx.app).get('/ready').expect(200);
   assert.ok(res.body.checks.some((c: { name: string; ready: boolean }) => c.name === 'twin' && c.ready));
