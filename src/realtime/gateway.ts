@@ -26,6 +26,7 @@ import type { ProjectionRunner } from '../twin/projectionRunner.js';
 import { type AreaFilter, featureMatches, viewChange } from './areaFilter.js';
 import {
   type ClientToServerEvents,
+  type GeofenceTransition,
   LIVE_NAMESPACE,
   type LiveProblem,
   type LiveSocketData,
@@ -139,8 +140,8 @@ interface LiveSub {
   filterKey: string;
   outbox: Outbox;
   inFlight: number;
-  /** While starting, live batches are held here; undefined once live. */
-  held: TwinChangeBatch[] | undefined;
+  /** While starting, live batches (and their geofence transitions) are held here; undefined once live. */
+  held: Array<{ batch: TwinChangeBatch; transitions: GeofenceTransition[] }> | undefined;
   /** Batches at or below this position are already covered (snapshot or replay). */
   coveredThrough: bigint;
   /** The client fell behind past the bound: send a snapshot once it has acknowledged what it has. */
@@ -344,6 +345,14 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     if (pushed) schedule(sub, !coalescable);
   };
 
+  /** Geofence transitions go to subscriptions of the mobility layer that watch the asset's kind. */
+  const notify = (sub: LiveSub, transitions: GeofenceTransition[]) => {
+    if (transitions.length === 0 || !sub.filter.layers.has('mobility')) return;
+    const kinds = sub.filter.kinds;
+    const mine = kinds ? transitions.filter((t) => kinds.has(t.kind)) : transitions;
+    if (mine.length > 0) sub.socket.emit('geofence', { subscriptionId: sub.id, transitions: mine });
+  };
+
   const trackerOf = (city: string) => {
     let tracker = trackers.get(city);
     if (!tracker) {
@@ -360,7 +369,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     const memo = new Map<string, Seen[]>();
     for (const sub of subs) {
       if (sub.held) {
-        sub.held.push(batch);
+        sub.held.push({ batch, transitions });
         if (sub.held.length > options.maxBuffer) {
           sub.held = [];
           sub.resync = true;
@@ -368,11 +377,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         continue;
       }
       process(sub, batch, memo);
-      if (transitions.length > 0 && sub.filter.layers.has('mobility')) {
-        const kinds = sub.filter.kinds;
-        const mine = kinds ? transitions.filter((t) => kinds.has(t.kind)) : transitions;
-        if (mine.length > 0) sub.socket.emit('geofence', { subscriptionId: sub.id, transitions: mine });
-      }
+      notify(sub, transitions);
     }
   });
 
@@ -499,11 +504,20 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         } else if (plan?.kind === 'replay') {
           ack({ ok: true, subscriptionId: sub.id, position: since.toString() });
           sub.coveredThrough = since;
-          for (const batch of plan.batches) process(sub, batch);
+          // Transitions the console missed are replayed too, from the same batches.
+          const tracker = createGeofenceTracker(() => deps.geofences.fences(req.city));
+          for (const batch of plan.batches) {
+            process(sub, batch);
+            notify(sub, tracker.observe(batch));
+          }
           sub.outbox.advance(plan.through);
           sub.coveredThrough = plan.through;
         }
-        for (const batch of held) process(sub, batch);
+        for (const { batch, transitions } of held) {
+          if (batch.position <= sub.coveredThrough) continue;
+          process(sub, batch);
+          notify(sub, transitions);
+        }
         resolveReady();
         pump(sub);
         schedule(sub, true);

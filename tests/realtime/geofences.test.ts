@@ -223,4 +223,33 @@ live(
   },
 );
 
+live('replays the transitions a console missed while disconnected when it resumes', async (ctx) => {
+  const { h } = ctx;
+  assert.is(
+    (await define(ctx, { geofenceId: 'centre', name: 'Centre', area: FENCE, kinds: ['bus'] })).status,
+    201,
+  );
+  await registerVehicle(h, 'bus-9', 26.01, 44.05);
+  const first = await openConsole(h);
+  const ack = await first.subscribe({ city: CITY, layers: ['mobility'] });
+  if (!ack.ok) throw new Error(ack.detail);
+  await until(() => first.view(ack.subscriptionId).position !== undefined);
+  const since = first.view(ack.subscriptionId).position!;
+  first.close();
+  const crossed = await moveVehicle(h, 'bus-9', 26.09, 44.05);
+  await h.runner.waitForPosition(crossed, 10_000);
+  const again = await openConsole(h);
+  try {
+    const resumed = await again.subscribe({ city: CITY, layers: ['mobility'], since: since.toString() });
+    assert.ok(resumed.ok);
+    await until(() => again.geofence.length >= 2, 10_000, 'replayed transitions');
+    assert.equal(
+      again.geofence.map((t) => `${t.transition} ${t.position}`),
+      [`enter ${crossed}`, `exit ${crossed}`],
+    );
+  } finally {
+    again.close();
+  }
+});
+
 live.run();
