@@ -432,6 +432,7 @@ export function createEsdbEventStore(
       sub = s;
       s.on('data', (resolved: ResolvedEvent) => {
         taken++;
+        if (ended) return;
         const event = resolved.event;
         const position = event ? positionOf(event) : undefined;
         if (event && position !== undefined) {
@@ -439,6 +440,11 @@ export function createEsdbEventStore(
           if (isUserEvent(event.streamId, event.type) && matchesFilter(filter, event.streamId, event.type)) {
             queue.push({ type: 'event', event: toRecorded(event) });
           }
+        } else if (event && failure === undefined) {
+          // Without its position an event cannot be checkpointed; the consumer gets the reason.
+          failure = new UnavailableError(
+            `EventStoreDB sent event ${event.id} of ${event.streamId} without its $all position`,
+          );
         }
         placeCaughtUp();
         if (queue.length >= QUEUE_HIGH) s.pause();
