@@ -207,14 +207,15 @@ ops('emission factors, network additions and removals expand to the matching eve
 });
 
 ops('a bad operation names the field and the value', () => {
-  const fieldOf = (input: unknown) => {
+  const fieldOf = (input: unknown): unknown[][] => {
     try {
       parseOperation(input);
     } catch (err) {
       assert.instance(err, ValidationError);
       return (err as ValidationError).issues.map((i) => [i.field, i.value]);
     }
-    return assert.unreachable('accepted');
+    assert.unreachable('accepted');
+    return [];
   };
   assert.equal(fieldOf({ type: 'add-chargers', count: 2, points: [[26, 44]] })[0], ['operation.count', 2]);
   assert.equal(fieldOf({ type: 'add-pv', filter: { use: 'castle' } })[0], ['operation.filter.use', 'castle']);
