@@ -12,6 +12,8 @@ const createKeyBody = z.strictObject({
   /** `*` for every city, or a list of city ids. */
   cities: cityScopeSchema,
   label: z.string().max(200).optional(),
+  /** Why, for the audit trail of the key itself. */
+  reason: z.string().min(1).max(2_000).optional(),
 });
 
 const reasonQuery = z.strictObject({ reason: z.string().min(1).max(2_000).optional() });
@@ -27,10 +29,12 @@ export function keyRoutes(keys: KeyRegistry): Router {
     const parsed = createKeyBody.safeParse(req.body);
     if (!parsed.success) throw validationErrorFromZod(parsed.error, { input: req.body, what: 'Invalid key' });
     const principal = principalOf(res);
-    const { key, record } = await keys.create(parsed.data, {
+    const { reason, ...input } = parsed.data;
+    const { key, record } = await keys.create(input, {
       actor: principal.id,
       source: 'http',
       correlationId: res.locals.correlationId as string | undefined,
+      ...(reason ? { reason } : {}),
     });
     res
       .status(201)
