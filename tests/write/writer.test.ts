@@ -451,6 +451,34 @@ pipeline(
   },
 );
 
+pipeline('sees what another process appended to the same SQLite file', async () => {
+  const tmp = tempDir('urban-twin-writer-');
+  const file = join(tmp.dir, 'events.sqlite');
+  const clock = fixedClock('2026-06-01T12:00:00Z');
+  // Two connections to one file, as the server and the import CLI have.
+  const server = createSqliteEventStore(file);
+  const cli = createSqliteEventStore(file);
+  try {
+    const serverWriter = createWriter({ store: server, clock });
+    const cliWriter = createWriter({ store: cli, clock });
+    await withCity(serverWriter);
+    await serverWriter.appendBatch(CITY, [buildingRegistered('b-1')], ctx);
+    await cliWriter.appendBatch(CITY, [{ type: 'BuildingDemolished', entityId: 'b-1', data: {} }], ctx);
+    const err = await caught(
+      serverWriter.appendBatch(
+        CITY,
+        [{ type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: 2 } }],
+        ctx,
+      ),
+    );
+    assert.instance(err, DomainRuleError);
+  } finally {
+    await server.close();
+    await cli.close();
+    tmp.cleanup();
+  }
+});
+
 pipeline('recognises a retry after the SQLite store was closed and reopened', async () => {
   const tmp = tempDir('urban-twin-writer-');
   const file = join(tmp.dir, 'events.sqlite');
