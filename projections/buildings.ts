@@ -244,7 +244,7 @@ export function meteredEnergy(state: BuildingState): Partial<CarrierValues> {
 export function buildingEnergy(state: BuildingState, factors: CarrierValues): BuildingEnergy {
   const estimate = estimatedEnergy(state);
   const metered = meteredEnergy(state);
-  const finalEnergy = { ...estimate };
+  const finalEnergy = state.meterSlotMonth === null ? estimate : { ...estimate };
   let meteredCount = 0;
   for (const c of ENERGY_CARRIERS) {
     const m = metered[c];

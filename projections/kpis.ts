@@ -56,7 +56,8 @@ export type Contribution = number[];
 
 const zeros = (): Contribution => new Array<number>(KPI_WIDTH).fill(0);
 
-const energyField = (c: EnergyCarrier) => F[`energy:${c}` as KpiField];
+/** Field index of each carrier's energy, in ENERGY_CARRIERS order (computed once: this runs per event). */
+const ENERGY_INDEX: readonly number[] = ENERGY_CARRIERS.map((c) => F[`energy:${c}` as KpiField]);
 
 /** How many chargers and transit stops lie within 400 m of a building (kept by the twin's spatial index). */
 export interface Coverage {
@@ -85,7 +86,8 @@ export function buildingContribution(
     v[F.residentialNearTransitStop] = coverage.transitStops > 0 ? 1 : 0;
   }
   v[F.dwellings] = state.dwellings ?? 0;
-  for (const c of ENERGY_CARRIERS) v[energyField(c)] = energy.finalEnergy[c];
+  for (let i = 0; i < ENERGY_CARRIERS.length; i++)
+    v[ENERGY_INDEX[i]!] = energy.finalEnergy[ENERGY_CARRIERS[i]!];
   v[F.co2eKg] = energy.co2eKgPerYear;
   v[F.pvKWp] = state.pvKWp;
   v[F.pvYieldKwh] = state.pvYieldKwhPerYear;
