@@ -79,6 +79,7 @@ export class TimeTravel<T> {
   private readonly live: ((city: string) => T | undefined) | undefined;
   private syncing: Promise<void> = Promise.resolve();
   private checkedReset = false;
+  private scanned = 0;
   /** Stats of the last materialisation (for benchmarks and tests). */
   lastReplay: ReplayStats = { snapshotPosition: 0, replayed: 0 };
 
@@ -106,8 +107,8 @@ export class TimeTravel<T> {
     const timeline = this.index.timeline(city);
     const resolved: ResolvedAsOf = { position: BigInt(timeline?.lastPosition() ?? 0) };
     if (asOf.position !== undefined) {
-      const head = this.index.lastPosition;
-      if (asOf.position > BigInt(Math.max(head, 0))) {
+      const head = this.scannedThrough();
+      if (asOf.position > BigInt(head)) {
         throw new ValidationError(`Position ${asOf.position} is beyond the last position ${head}`, [
           { field: 'position', value: asOf.position.toString(), message: `must be <= ${head}` },
         ]);
@@ -291,12 +292,13 @@ export class TimeTravel<T> {
       // The index outlived its log (a new store under the same directory): start again.
       if (this.index.lastPosition > Number(head ?? 0n)) this.reset();
     }
-    if (head === undefined || Number(head) <= this.index.lastPosition) return;
+    if (head === undefined || Number(head) <= this.scannedThrough()) return;
+    const from = this.scannedThrough();
     const cursors = new Map<string, T>();
     const counts = new Map<string, number>();
-    for await (const event of this.store.readAll({ fromPosition: BigInt(this.index.lastPosition + 1) })) {
+    for await (const event of this.store.readAll({ fromPosition: BigInt(from + 1) })) {
       const position = Number(event.position);
-      if (position <= this.index.lastPosition) continue;
+      if (position <= from) continue;
       const city = cityOfStream(event.stream);
       if (city === undefined) continue;
       let twin = cursors.get(city);
@@ -321,6 +323,13 @@ export class TimeTravel<T> {
       if (position >= Number(head)) break;
     }
     this.index.flush();
+    // Events of no city (scenarios, keys) are not indexed; remember they were seen, so they are read once.
+    this.scanned = Math.max(this.scanned, Number(head));
+  }
+
+  /** The last position of the log this service has looked at. */
+  private scannedThrough(): number {
+    return Math.max(this.index.lastPosition, this.scanned);
   }
 
   private reset(): void {
@@ -329,6 +338,7 @@ export class TimeTravel<T> {
     if (dir) rmSync(dir, { recursive: true, force: true });
     this.index = PositionIndex.open(dir ? join(dir, 'index') : undefined);
     this.snapshots.clear();
+    this.scanned = 0;
     this.restored.clear();
     this.cursors.clear();
     this.cache.clear();

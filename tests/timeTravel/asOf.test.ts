@@ -180,6 +180,16 @@ AsOf('bad as-of parameters are rejected naming the field and value', () => {
   bad({ position: '1', at: '2026-01-01T00:00:00Z' }, 'at');
 });
 
+AsOf('the head position is accepted also when the last events belong to no city', async (ctx) => {
+  const res = await ctx.store.append('scenario-00000000-0000-4000-8000-000000000000', [
+    { id: '55555555-5555-4555-8555-555555555555', type: 'Noted', data: {}, metadata: {} },
+  ]);
+  const resolved = await ctx.tt.resolve('suceava', { position: res.position });
+  assert.is(resolved.position, res.position);
+  const { twin } = await ctx.tt.twinAsOf('suceava', { position: res.position });
+  assert.is(image(twin), image(await ctx.tt.replayFromStart('suceava', resolved)));
+});
+
 AsOf('a position beyond the head is rejected', async (ctx) => {
   try {
     await ctx.tt.resolve('suceava', { position: ctx.head + 10n });
