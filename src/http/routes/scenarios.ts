@@ -6,11 +6,12 @@ import { validationErrorFromZod } from '../../core/zodIssues.js';
 import { parseStream } from '../../domain/streams.js';
 import type { RecordedEvent } from '../../eventStore/port.js';
 import { isLifecycleType } from '../../scenarios/events.js';
-import type { ScenarioActor, ScenarioService } from '../../scenarios/service.js';
+import { operationSchema } from '../../scenarios/operations.js';
+import { createScenarioSchema, type ScenarioActor, type ScenarioService } from '../../scenarios/service.js';
 import { LAYERS, type LayerName } from '../../twin/changes.js';
 import { LAYER_FILTERS, type LayerQuery } from '../../twin/query.js';
 import type { AppDeps } from '../deps.js';
-import { jsonResponse, problemResponse, registerPaths } from '../openapi.js';
+import { jsonResponse, problemResponse, registerPaths, registerSchemas, schemaRef } from '../openapi.js';
 
 /** The actor and provenance of a request: the authenticated principal, never anything from the body. */
 function actorOf(req: Request, res: Response): ScenarioActor {
@@ -235,6 +236,11 @@ export function scenarioRoutes(deps: AppDeps & { scenarios?: ScenarioService }):
   return router;
 }
 
+registerSchemas({ ScenarioCreate: createScenarioSchema, ScenarioOperation: operationSchema });
+const body = (name: string) => ({
+  required: true,
+  content: { 'application/json': { schema: schemaRef(name) } },
+});
 const obj = { type: 'object' } as const;
 const tags = ['scenarios'];
 const id = [{ name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } }];
@@ -256,6 +262,7 @@ registerPaths({
       summary:
         'Fork a what-if scenario from a position or a time: {city, name, description, fork, mode, excludeEvents}',
       tags,
+      requestBody: body('ScenarioCreate'),
       responses: { '201': jsonResponse('the scenario', obj), '400': problemResponse('invalid request') },
     },
     get: {
@@ -306,6 +313,7 @@ registerPaths({
         'Apply what-if operations (retrofit, add-chargers, add-pv, set-emission-factors, add/remove-network-elements)',
       tags,
       parameters: id,
+      requestBody: body('ScenarioOperation'),
       responses: { '201': jsonResponse('the operations with their event counts', obj) },
     },
   },
