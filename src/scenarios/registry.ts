@@ -31,20 +31,22 @@ export class ScenarioRegistry {
 
   /** Reads lifecycle events recorded since the last sync. */
   sync(): Promise<void> {
-    this.syncing = this.syncing.catch(() => undefined).then(async () => {
-      const head = await this.store.headPosition();
-      if (head === undefined || head <= this.lastPosition) return;
-      const from = this.lastPosition + 1n;
-      for await (const event of this.store.readAll({
-        fromPosition: from,
-        filter: { streamPrefixes: ['scenario-'], eventTypes: ['ScenarioCreated', 'ScenarioArchived'] },
-      })) {
-        if (event.position > head) break;
-        this.record(event);
-      }
-      // Filtered reads skip what does not match; the next sync starts after everything seen here.
-      this.lastPosition = head;
-    });
+    this.syncing = this.syncing
+      .catch(() => undefined)
+      .then(async () => {
+        const head = await this.store.headPosition();
+        if (head === undefined || head <= this.lastPosition) return;
+        const from = this.lastPosition + 1n;
+        for await (const event of this.store.readAll({
+          fromPosition: from,
+          filter: { streamPrefixes: ['scenario-'], eventTypes: ['ScenarioCreated', 'ScenarioArchived'] },
+        })) {
+          if (event.position > head) break;
+          this.record(event);
+        }
+        // Filtered reads skip what does not match; the next sync starts after everything seen here.
+        this.lastPosition = head;
+      });
     return this.syncing;
   }
 
