@@ -383,6 +383,27 @@ S('adding chargers where coverage is worst raises the share of homes near a char
   );
   const diff = await request(ctx.app).get(`/api/v1/scenarios/${id}/diff/mobility`).set(ctx.auth).expect(200);
   assert.is(diff.body.counts.added, 3);
+  // The new chargers are found by a spatial query on the scenario's layer (a polygon around the first).
+  const first = diff.body.added.features[0] as TwinFeature & { geometry: { coordinates: [number, number] } };
+  const [lon, lat] = first.geometry.coordinates;
+  const d = 0.001;
+  const within = await request(ctx.app)
+    .post(`/api/v1/scenarios/${id}/layers/mobility?kind=ev-charger`)
+    .set(ctx.auth)
+    .send({
+      type: 'Polygon',
+      coordinates: [
+        [
+          [lon - d, lat - d],
+          [lon + d, lat - d],
+          [lon + d, lat + d],
+          [lon - d, lat + d],
+          [lon - d, lat - d],
+        ],
+      ],
+    })
+    .expect(200);
+  assert.ok(within.body.features.some((f: TwinFeature) => f.id === first.id));
 });
 
 S.run();

@@ -9,9 +9,9 @@ import { isLifecycleType } from '../../scenarios/events.js';
 import { operationSchema } from '../../scenarios/operations.js';
 import { createScenarioSchema, type ScenarioActor, type ScenarioService } from '../../scenarios/service.js';
 import { LAYERS, type LayerName } from '../../twin/changes.js';
-import { LAYER_FILTERS, type LayerQuery } from '../../twin/query.js';
 import type { AppDeps } from '../deps.js';
 import { jsonResponse, problemResponse, registerPaths, registerSchemas, schemaRef } from '../openapi.js';
+import { parseLayerQuery } from './layerQuery.js';
 
 /** The actor and provenance of a request: the authenticated principal, never anything from the body. */
 function actorOf(req: Request, res: Response): ScenarioActor {
@@ -42,44 +42,6 @@ function againstOf(req: Request): 'fork' | 'now' | undefined {
     ]);
   }
   return parsed.data;
-}
-
-/** The layer query parameters a scenario layer takes: bbox, kind, the layer's attribute filters, limit, cursor. */
-export function layerQueryFromParams(layer: LayerName, query: Record<string, unknown>): LayerQuery {
-  const q: LayerQuery = {};
-  const str = (name: string) => {
-    const v = query[name];
-    return typeof v === 'string' && v !== '' ? v : undefined;
-  };
-  const bbox = str('bbox');
-  if (bbox !== undefined) {
-    const parts = bbox.split(',').map(Number);
-    if (parts.length !== 4 || parts.some((n) => !Number.isFinite(n))) {
-      throw new ValidationError(`Invalid bbox: ${JSON.stringify(bbox)}`, [
-        { field: 'bbox', value: bbox, message: 'must be minLon,minLat,maxLon,maxLat' },
-      ]);
-    }
-    q.bbox = parts as [number, number, number, number];
-  }
-  const kind = str('kind');
-  if (kind) q.kinds = kind.split(',');
-  for (const name of LAYER_FILTERS[layer]) {
-    const v = str(name);
-    if (v !== undefined) q.filters = { ...q.filters, [name]: v.split(',') };
-  }
-  const limit = str('limit');
-  if (limit !== undefined) {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > 100_000) {
-      throw new ValidationError(`Invalid limit: ${JSON.stringify(limit)}`, [
-        { field: 'limit', value: limit, message: 'must be an integer from 1 to 100000' },
-      ]);
-    }
-    q.limit = n;
-  }
-  const cursor = str('cursor');
-  if (cursor) q.cursor = cursor;
-  return q;
 }
 
 /** An overlay event as the API shows it. */
@@ -187,18 +149,25 @@ export function scenarioRoutes(deps: AppDeps & { scenarios?: ScenarioService }):
     res.status(201).json({ operations: results });
   });
 
-  router.get('/scenarios/:id/layers/:layer', async (req, res) => {
-    const layer = layerOf(req.params.layer);
-    const query = layerQueryFromParams(layer, req.query as Record<string, unknown>);
-    const twin = await service().twin(req.params.id);
+  const layerHandler = (withBody: boolean) => async (req: Request, res: Response) => {
+    const layer = layerOf(req.params.layer as string);
+    const query = parseLayerQuery(
+      layer,
+      req.query as Record<string, unknown>,
+      withBody ? (req.body ?? null) : undefined,
+    );
+    const twin = await service().twin(req.params.id as string);
     const result = twin.query(layer, query);
     res.type('application/geo+json').json({
       type: 'FeatureCollection',
       features: result.features,
-      matched: result.matched,
-      ...(result.next ? { next: result.next } : {}),
+      numberMatched: result.matched,
+      numberReturned: result.features.length,
+      next: result.next ?? null,
     });
-  });
+  };
+  router.get('/scenarios/:id/layers/:layer', layerHandler(false));
+  router.post('/scenarios/:id/layers/:layer', layerHandler(true));
 
   router.get('/scenarios/:id/kpis', async (req, res) => {
     const info = await service().get(req.params.id);
@@ -319,7 +288,13 @@ registerPaths({
   },
   '/api/v1/scenarios/{id}/layers/{layer}': {
     get: {
-      summary: "A scenario's layer as GeoJSON (bbox, kind, attribute filters, limit, cursor)",
+      summary: "A scenario's layer as GeoJSON (bbox, near/radius, kind, attribute filters, limit, cursor)",
+      tags,
+      parameters: [...id, layerParam],
+      responses: { '200': jsonResponse('FeatureCollection', obj) },
+    },
+    post: {
+      summary: "A scenario's layer within a polygon (the body: a GeoJSON Polygon, MultiPolygon or Feature)",
       tags,
       parameters: [...id, layerParam],
       responses: { '200': jsonResponse('FeatureCollection', obj) },
