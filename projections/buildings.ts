@@ -60,6 +60,44 @@ export interface BuildingState {
   updatedAt: string;
 }
 
+/**
+ * The state with every field present, in one fixed order. States are copied with a spread on every event;
+ * giving all of them one hidden class (no optional field added later) keeps that copy on V8's fast path.
+ * Also used on restore, where JSON has dropped the undefined fields.
+ */
+export function buildingShape(s: BuildingState): BuildingState {
+  return {
+    id: s.id,
+    footprint: s.footprint,
+    use: s.use,
+    yearBuilt: s.yearBuilt,
+    floors: s.floors,
+    heightM: s.heightM,
+    grossFloorAreaM2: s.grossFloorAreaM2,
+    dwellings: s.dwellings,
+    district: s.district,
+    address: s.address,
+    name: s.name,
+    energyClass: s.energyClass,
+    primaryEnergyKwhPerM2Year: s.primaryEnergyKwhPerM2Year,
+    heatingSystem: s.heatingSystem,
+    certificateId: s.certificateId,
+    certifiedOn: s.certifiedOn,
+    retrofitFactor: s.retrofitFactor,
+    retrofitCount: s.retrofitCount,
+    retrofitMeasures: s.retrofitMeasures,
+    retrofitSavingsKwhPerYear: s.retrofitSavingsKwhPerYear,
+    retrofitCostEur: s.retrofitCostEur,
+    pvKWp: s.pvKWp,
+    pvYieldKwhPerYear: s.pvYieldKwhPerYear,
+    meterLatestMonth: s.meterLatestMonth,
+    meterSlotMonth: s.meterSlotMonth,
+    meter: s.meter,
+    registeredAt: s.registeredAt,
+    updatedAt: s.updatedAt,
+  };
+}
+
 /** Derived energy figures of a building under the given emission factors. */
 export interface BuildingEnergy {
   /** Annualised metered kWh per carrier over the 12-month window (carriers with readings only). */
@@ -79,7 +117,7 @@ export function evolveBuilding(
 ): BuildingState | undefined {
   if (event.type === 'BuildingRegistered') {
     const d = event.data;
-    return {
+    return buildingShape({
       id: env.entityId,
       footprint: d.footprint,
       use: d.use,
@@ -103,7 +141,7 @@ export function evolveBuilding(
       meter: {},
       registeredAt: env.occurredAt,
       updatedAt: env.occurredAt,
-    };
+    });
   }
   if (!state) return undefined;
   switch (event.type) {

@@ -28,6 +28,31 @@ export interface MobilityState {
   updatedAt: string;
 }
 
+/** The state with every field present in one fixed order (one hidden class: see buildingShape). */
+export function mobilityShape(s: MobilityState): MobilityState {
+  return {
+    id: s.id,
+    kind: s.kind,
+    location: s.location,
+    operator: s.operator,
+    name: s.name,
+    capacity: s.capacity,
+    powerKw: s.powerKw,
+    district: s.district,
+    routes: s.routes,
+    status: s.status,
+    statusDetail: s.statusDetail,
+    occupied: s.occupied,
+    lastPositionAt: s.lastPositionAt,
+    speedKmh: s.speedKmh,
+    headingDeg: s.headingDeg,
+    chargingSessions: s.chargingSessions,
+    chargedKwh: s.chargedKwh,
+    registeredAt: s.registeredAt,
+    updatedAt: s.updatedAt,
+  };
+}
+
 /** Applies one mobility event. Returns undefined when the asset leaves the layer (decommissioned). */
 export function evolveMobility(
   state: MobilityState | undefined,
@@ -36,7 +61,7 @@ export function evolveMobility(
 ): MobilityState | undefined {
   if (event.type === 'MobilityAssetRegistered') {
     const d = event.data;
-    return {
+    return mobilityShape({
       id: env.entityId,
       kind: d.kind,
       location: d.location,
@@ -52,7 +77,7 @@ export function evolveMobility(
       chargedKwh: 0,
       registeredAt: env.occurredAt,
       updatedAt: env.occurredAt,
-    };
+    });
   }
   if (!state) return undefined;
   switch (event.type) {

@@ -1,9 +1,9 @@
 import { booleanPointInPolygon } from '@turf/turf';
 import type { BuildingEnergy, BuildingState } from '../../projections/buildings.js';
-import { buildingEnergy } from '../../projections/buildings.js';
+import { buildingEnergy, buildingShape } from '../../projections/buildings.js';
 import { type CityState, emptyCity, evolveCity } from '../../projections/city.js';
 import type { EventEnvelope } from '../../projections/envelope.js';
-import type { GridState } from '../../projections/grid.js';
+import { type GridState, gridShape } from '../../projections/grid.js';
 import {
   COVERAGE_RADIUS_M,
   type Contribution,
@@ -14,7 +14,7 @@ import {
   type PeakElement,
   peakUtilisationOf,
 } from '../../projections/kpis.js';
-import type { MobilityState } from '../../projections/mobility.js';
+import { type MobilityState, mobilityShape } from '../../projections/mobility.js';
 import { handles, handlesCity, LAYER_OF_KIND, PROJECTIONS } from '../../projections/registry.js';
 import type { BuildingEvent } from '../domain/building/events.js';
 import type { CityEvent } from '../domain/city/events.js';
@@ -582,7 +582,8 @@ export class CityTwin {
       d.boundary ? [{ id: d.id, box: geometryBBox(d.boundary), boundary: d.boundary }] : [],
     );
     for (const [id, chargers, transitStops] of s.coverage) twin.coverage.set(id, { chargers, transitStops });
-    for (const [id, state, district, point] of s.buildings) {
+    for (const [id, saved, district, point] of s.buildings) {
+      const state = buildingShape(saved);
       const energy = buildingEnergy(state, twin.cityState.emissionFactors);
       twin.layers.buildings.set(id, {
         state,
@@ -592,7 +593,8 @@ export class CityTwin {
       });
       twin.indexes.buildings.set(id, geometryBBox(state.footprint));
     }
-    for (const [id, state, district, point] of s.mobility) {
+    for (const [id, saved, district, point] of s.mobility) {
+      const state = mobilityShape(saved);
       twin.layers.mobility.set(id, {
         state,
         contribution: PROJECTIONS.mobility.contribution(state),
@@ -601,7 +603,8 @@ export class CityTwin {
       });
       twin.indexes.mobility.set(id, [point[0]!, point[1]!, point[0]!, point[1]!]);
     }
-    for (const [id, state, district, point] of s.grid) {
+    for (const [id, saved, district, point] of s.grid) {
+      const state = gridShape(saved);
       twin.layers.grid.set(id, {
         state,
         contribution: PROJECTIONS.grid.contribution(state),
