@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import canonicalize from 'canonicalize';
 import type { NewEvent, RecordedEvent } from '../eventStore/port.js';
+import { canonicalJson } from './canonicalJson.js';
 
 /**
  * Per-stream hash chain for tamper evidence. Each event's metadata holds `prevHash` (the hash of the
@@ -21,7 +21,7 @@ interface Hashable {
 /** The hash of one event, over its canonical serialisation (metadata's own `hash` excluded). */
 export function eventHash(event: Hashable): string {
   const { hash: _ignored, ...metadata } = event.metadata;
-  const canonical = canonicalize({
+  const canonical = canonicalJson({
     stream: event.stream,
     revision: event.revision,
     type: event.type,
