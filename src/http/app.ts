@@ -45,7 +45,7 @@ export function createApp(deps: AppDeps): express.Express {
   api.use(openApiRoutes(deps));
   api.use(ingestRoutes(deps));
   api.use(keyRoutes(keys));
-  api.use(auditRoutes(deps));
+  api.use(auditRoutes(deps, keys));
   api.use(scenarioRoutes(deps));
   api.use(entityHistoryRoutes(deps));
   api.use(twinRoutes(deps));

@@ -110,6 +110,11 @@ test("an entity's history shows the operator key as actor, with source, reason a
   assert.is(first.metadata.source, 'seed-generator');
   assert.is(first.metadata.reason, 'initial load');
   assert.is(first.metadata.correlationId, 'seed-0');
+  assert.equal(res.body.actors[keyIdOf(ctx.operator)!], {
+    label: 'test operator',
+    role: 'operator',
+    revoked: false,
+  });
   assert.ok(first.patch.length > 0);
 });
 

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Request, Response } from 'express';
 import { Router } from 'express';
 import { z } from 'zod';
+import type { KeyRegistry } from '../../access/keyRegistry.js';
 import { scenarioCityFromStore } from '../../access/scenarioCity.js';
 import { entityHistory } from '../../audit/entityHistory.js';
 import { type AuditEventQuery, auditPage, scanEvents, toAuditEvent } from '../../audit/eventQuery.js';
@@ -119,15 +120,28 @@ async function streamNdjson(
  * The audit API (role auditor): `GET /audit/entities/{city}/{id}`, `GET /audit/events` (filters, cursor
  * pages, NDJSON export) and `GET /audit/verify?city=` (hash chain verification).
  */
-export function auditRoutes(deps: AppDeps): Router {
+export function auditRoutes(deps: AppDeps, keys?: Pick<KeyRegistry, 'get'>): Router {
   const router = Router();
   const scenarioCity = scenarioCityFromStore(deps.store);
+
+  /** Who the actors of some events are: for each actor that is an API key, its label and role. */
+  async function actorsOf(events: { metadata: Record<string, unknown> }[]) {
+    const actors: Record<string, { label: string; role: string; revoked: boolean }> = {};
+    if (!keys) return actors;
+    for (const actor of new Set(events.map((e) => e.metadata.actor))) {
+      if (typeof actor !== 'string') continue;
+      const record = await keys.get(actor);
+      if (record)
+        actors[actor] = { label: record.label, role: record.role, revoked: Boolean(record.revokedAt) };
+    }
+    return actors;
+  }
 
   router.get('/audit/entities/:city/:id', async (req, res) => {
     const { city, id } = parse(entityParams, req.params, 'Invalid entity');
     const history = await entityHistory(deps.store, city, id);
     if (!history) throw new NotFoundError(`No entity ${id} in ${city}`);
-    res.json(history);
+    res.json({ ...history, actors: await actorsOf(history.events) });
   });
 
   router.get('/audit/events', async (req, res) => {
@@ -143,7 +157,7 @@ export function auditRoutes(deps: AppDeps): Router {
       limit: parsed.limit ?? 100,
       scenarioCity,
     });
-    res.json(page);
+    res.json({ ...page, actors: await actorsOf(page.events) });
   });
 
   router.get('/audit/verify', async (req, res) => {
@@ -201,6 +215,10 @@ registerPaths({
             city: { type: 'string' },
             id: { type: 'string' },
             state: { type: ['object', 'null'] },
+            actors: {
+              type: 'object',
+              description: 'for each actor that is an API key: its label, role and whether it is revoked',
+            },
             events: {
               type: 'array',
               items: {
@@ -257,6 +275,10 @@ registerPaths({
                 properties: {
                   events: { type: 'array', items: auditEvent },
                   nextCursor: { type: ['string', 'null'] },
+                  actors: {
+                    type: 'object',
+                    description: 'label, role and revoked flag of each key among the actors',
+                  },
                 },
               },
             },
