@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import type { NewEvent, RecordedEvent } from '../eventStore/port.js';
 import { canonicalJson } from './canonicalJson.js';
 
@@ -28,9 +28,8 @@ export function eventHash(event: Hashable): string {
     data: event.data,
     metadata,
   });
-  return createHash('sha256')
-    .update(canonical ?? '')
-    .digest('hex');
+  // One-shot: no Hash object per event (the same SHA-256 over the same UTF-8 bytes)
+  return oneShotHash('sha256', canonical ?? '', 'hex');
 }
 
 /**
