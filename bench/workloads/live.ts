@@ -259,6 +259,53 @@ export const liveWorkload: Workload = {
       const liveReport = await ask<Report>(child, { cmd: 'report' });
       await ask(child, { cmd: 'close' });
 
+      // ---- the gateway alone: the same reports appended through the store port (no HTTP, no writer) ----
+      await ask(child, {
+        cmd: 'connect',
+        mode: 'live',
+        url,
+        token: viewer,
+        city: CITY,
+        tiles: TILES,
+        clients: CLIENTS,
+      });
+      const portStart = Date.now();
+      let portSent = 0;
+      while (Date.now() - portStart < baselineSeconds * 1_000) {
+        const due = Math.floor(((Date.now() - portStart) / 1_000) * RATE);
+        while (portSent + BATCH <= due) {
+          const occurredAt = new Date().toISOString();
+          const writes = Array.from({ length: BATCH }, () => {
+            const v = vehicles.next();
+            return {
+              stream: `mobility-${CITY}.${v.id}`,
+              events: [
+                {
+                  id: crypto.randomUUID(),
+                  type: 'VehiclePositionReported',
+                  data: { location: { type: 'Point', coordinates: [v.lon, v.lat] } },
+                  metadata: {
+                    actor: 'bench',
+                    source: 'bench',
+                    occurredAt,
+                    correlationId: 'bench',
+                    causationId: null,
+                  },
+                },
+              ],
+            };
+          });
+          await store.appendMany(writes);
+          portSent += BATCH;
+        }
+        await sleep(2);
+      }
+      const portHead = await store.headPosition();
+      if (portHead !== undefined) await runner.waitForPosition(portHead, 60_000);
+      await sleep(1_000);
+      const portReport = await ask<Report>(child, { cmd: 'report' });
+      await ask(child, { cmd: 'close' });
+
       // ---- the baseline: the same updates, raw, per 100 ms, to rooms --------------------------------
       await ask(child, {
         cmd: 'connect',
@@ -305,6 +352,29 @@ export const liveWorkload: Workload = {
           baseline: baseReport.p99,
           goal: '< 250 ms',
           met: liveReport.p99 < 250,
+        }),
+        result({
+          workload: 'live',
+          metric: 'p99 store-to-console latency (port appends, no HTTP)',
+          value: portReport.p99,
+          unit: 'ms',
+          baseline: baseReport.p99,
+        }),
+        result({
+          workload: 'live',
+          metric: 'update deliveries per second (port appends)',
+          value: portReport.samples / baselineSeconds,
+          unit: '/s',
+          baseline: null,
+        }),
+        result({
+          workload: 'live',
+          metric: 'gaps + duplicates (port appends)',
+          value: portReport.gaps + portReport.duplicates,
+          unit: 'count',
+          baseline: null,
+          goal: '0',
+          met: portReport.gaps + portReport.duplicates === 0,
         }),
         result({
           workload: 'live',

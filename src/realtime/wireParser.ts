@@ -1,13 +1,13 @@
 /**
  * The Socket.IO parser of the live gateway: the default wire format (any socket.io-client decodes it), with
  * two savings that matter when one change reaches hundreds of consoles:
- * - a feature's JSON is computed once and reused by every `changes` message that carries it (twin features
+ * - a feature's JSON is computed once and reused by every `changes` / `snapshot` message that carries it (twin features
  *   are immutable: a change makes a new object, so a cache keyed by the object is always current);
  * - the recursive scan for binary attachments is skipped (the live contract never sends binary).
  */
 import * as parser from 'socket.io-parser';
 import type { TwinFeature } from '../twin/changes.js';
-import type { ChangesMessage } from './contract.js';
+import type { ChangesMessage, SnapshotMessage } from './contract.js';
 
 const featureJson = new WeakMap<TwinFeature, string>();
 
@@ -32,6 +32,18 @@ export function changesMessageJson(message: ChangesMessage): string {
   return `${out}]}`;
 }
 
+/** JSON of a `snapshot` message, with cached feature JSON. */
+export function snapshotMessageJson(message: SnapshotMessage): string {
+  const { features, ...rest } = message;
+  let out = `${JSON.stringify(rest).slice(0, -1)},"features":[`;
+  for (let i = 0; i < features.length; i++) {
+    const f = features[i]!;
+    if (i > 0) out += ',';
+    out += `{"layer":"${f.layer}","feature":${jsonOfFeature(f.feature)}}`;
+  }
+  return `${out}]}`;
+}
+
 type Packet = { type: number; nsp: string; id?: number; data?: unknown[] };
 
 class LiveEncoder extends parser.Encoder {
@@ -40,13 +52,17 @@ class LiveEncoder extends parser.Encoder {
     if (
       obj.type === parser.PacketType.EVENT &&
       Array.isArray(data) &&
-      data[0] === 'changes' &&
-      data.length === 2
+      data.length === 2 &&
+      (data[0] === 'changes' || data[0] === 'snapshot')
     ) {
       let head = `${obj.type}`;
       if (obj.nsp && obj.nsp !== '/') head += `${obj.nsp},`;
       if (obj.id !== undefined && obj.id !== null) head += obj.id;
-      return [`${head}["changes",${changesMessageJson(data[1] as ChangesMessage)}]`];
+      const body =
+        data[0] === 'changes'
+          ? changesMessageJson(data[1] as ChangesMessage)
+          : snapshotMessageJson(data[1] as SnapshotMessage);
+      return [`${head}["${data[0]}",${body}]`];
     }
     if (obj.type === parser.PacketType.EVENT || obj.type === parser.PacketType.ACK) {
       return [this.plainString(obj as Parameters<parser.Encoder['encode']>[0])];

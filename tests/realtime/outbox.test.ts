@@ -1,7 +1,7 @@
 import * as parser from 'socket.io-parser';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ChangesMessage } from '../../src/realtime/contract.js';
+import type { ChangesMessage, SnapshotMessage } from '../../src/realtime/contract.js';
 import { createOutbox } from '../../src/realtime/outbox.js';
 import { liveParser } from '../../src/realtime/wireParser.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
@@ -126,6 +126,31 @@ wire('encodes a changes message that the standard decoder reads back equal', () 
   });
   decoder.add(encoded as string);
   assert.equal(decoded, { type: parser.PacketType.EVENT, nsp: '/live', id: 3, data: ['changes', message] });
+});
+
+wire('encodes a snapshot chunk that the standard decoder reads back equal', () => {
+  const message: SnapshotMessage = {
+    subscriptionId: 's1',
+    position: '12',
+    reason: 'resync',
+    cause: 'slow-consumer',
+    chunk: 0,
+    chunks: 1,
+    features: [{ layer: 'mobility', feature: feature('a', 26.2) }],
+  };
+  const [encoded] = new liveParser.Encoder().encode({
+    type: parser.PacketType.EVENT,
+    nsp: '/live',
+    id: 4,
+    data: ['snapshot', message],
+  });
+  const decoder = new parser.Decoder();
+  let decoded: unknown;
+  decoder.on('decoded', (packet: unknown) => {
+    decoded = packet;
+  });
+  decoder.add(encoded as string);
+  assert.equal(decoded, { type: parser.PacketType.EVENT, nsp: '/live', id: 4, data: ['snapshot', message] });
 });
 
 wire.run();
