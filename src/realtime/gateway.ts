@@ -116,8 +116,6 @@ export interface LiveGatewayDeps {
   authenticate(token: string): Promise<Principal | undefined>;
   /** Sockets without a token are anonymous readers. */
   allowAnonymousReads?: boolean;
-  /** Scenario twins, when the server has them; without, `scenario` subscriptions are refused. */
-  scenarios?: undefined;
   options?: Partial<LiveOptions>;
   logger?: Logger;
 }

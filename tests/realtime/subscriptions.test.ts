@@ -40,7 +40,7 @@ live(
       const moved = await moveVehicle(h, 'bus-1', 26.011, 44.011);
       await until(() => view.position === moved, 10_000, 'change');
       assert.equal(
-        (view.features.get('mobility:bus-1')?.geometry as { coordinates: number[] }).coordinates,
+        (view.features.get('mobility:bus-1')!.geometry as { coordinates: number[] }).coordinates,
         [26.011, 44.011],
       );
       assert.equal(view.gaps, []);
@@ -136,13 +136,13 @@ live('refuses a handshake without a valid token', async ({ h }) => {
     assert.unreachable('connected with a bad token');
   } catch (err) {
     assert.match((err as Error).message, /not valid/);
-    assert.is(((err as { data?: { status?: number } }).data ?? {}).status, 401);
+    assert.is((err as { data?: { status?: number } }).data?.status, 401);
   }
   try {
     await openConsole(h, null);
     assert.unreachable('connected without a token');
   } catch (err) {
-    assert.is(((err as { data?: { status?: number } }).data ?? {}).status, 401);
+    assert.is((err as { data?: { status?: number } }).data?.status, 401);
   }
 });
 
