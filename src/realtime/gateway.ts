@@ -473,6 +473,16 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
 
         let plan: Awaited<ReturnType<typeof planResume>> | undefined;
         if (since !== undefined) {
+          const storeHead = (await deps.store.headPosition()) ?? 0n;
+          if (since > storeHead) {
+            throw new ValidationError(`since is ahead of the store: ${since} > ${storeHead}`, [
+              {
+                field: 'since',
+                value: req.since,
+                message: `must not be after the store's last position (${storeHead})`,
+              },
+            ]);
+          }
           plan = await planResume({
             store: deps.store,
             city: req.city,

@@ -316,4 +316,22 @@ resume(
   },
 );
 
+resume('refuses a since ahead of the store, naming the field', async () => {
+  const h = await startHarness();
+  const c = await openConsole(h);
+  try {
+    const ack = await c.subscribe({ city: CITY, layers: ['mobility'], since: '999999' });
+    assert.not.ok(ack.ok);
+    if (!ack.ok) {
+      assert.is(ack.status, 400);
+      assert.is(ack.issues[0]?.field, 'since');
+      assert.is(ack.issues[0]?.value, '999999');
+    }
+    assert.is(h.gateway.subscriptionCount(), 0);
+  } finally {
+    c.close();
+    await h.close();
+  }
+});
+
 resume.run();
