@@ -132,13 +132,12 @@ async function main(): Promise<void> {
   const app = createApp(deps);
   const server = createServer(app);
   // the live twin on the same server: Socket.IO namespace /live, fed by this node's own projection runner
-  const liveKeys = deps.keys ?? createKeyRegistry(store, { clock });
   const live = attachLiveGateway(server, {
     store,
     twin: liveTwinSourceOf(runner),
     geofences,
     scratchTwin: createCityTwin,
-    authenticate: (token) => liveKeys.authenticate(token),
+    authenticate: (token) => keys.authenticate(token),
     allowAnonymousReads: config.ALLOW_ANONYMOUS_READS,
     options: liveOptionsFromConfig(config),
     logger,
