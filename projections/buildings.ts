@@ -98,6 +98,55 @@ export function buildingShape(s: BuildingState): BuildingState {
   };
 }
 
+/**
+ * `{ ...s, meter, meterSlotMonth, meterLatestMonth, updatedAt }` written out: the same keys in the same order,
+ * but an object literal of fixed shape is much cheaper to allocate than a spread of 28 fields, and meter
+ * readings are among the most frequent events of a replay.
+ */
+function withMeter(
+  s: BuildingState,
+  meter: MeterBuckets,
+  meterSlotMonth: number[] | null,
+  meterLatestMonth: number | null,
+  updatedAt: string,
+): BuildingState {
+  return {
+    id: s.id,
+    footprint: s.footprint,
+    use: s.use,
+    yearBuilt: s.yearBuilt,
+    floors: s.floors,
+    heightM: s.heightM,
+    grossFloorAreaM2: s.grossFloorAreaM2,
+    dwellings: s.dwellings,
+    district: s.district,
+    address: s.address,
+    name: s.name,
+    energyClass: s.energyClass,
+    primaryEnergyKwhPerM2Year: s.primaryEnergyKwhPerM2Year,
+    heatingSystem: s.heatingSystem,
+    certificateId: s.certificateId,
+    certifiedOn: s.certifiedOn,
+    retrofitFactor: s.retrofitFactor,
+    retrofitCount: s.retrofitCount,
+    retrofitMeasures: s.retrofitMeasures,
+    retrofitSavingsKwhPerYear: s.retrofitSavingsKwhPerYear,
+    retrofitCostEur: s.retrofitCostEur,
+    pvKWp: s.pvKWp,
+    pvYieldKwhPerYear: s.pvYieldKwhPerYear,
+    meterLatestMonth,
+    meterSlotMonth,
+    meter,
+    registeredAt: s.registeredAt,
+    updatedAt,
+  };
+}
+
+/** `{ ...s, updatedAt }` written out (see withMeter). */
+function touched(s: BuildingState, updatedAt: string): BuildingState {
+  return withMeter(s, s.meter, s.meterSlotMonth, s.meterLatestMonth, updatedAt);
+}
+
 /** Derived energy figures of a building under the given emission factors. */
 export interface BuildingEnergy {
   /** Annualised metered kWh per carrier over the 12-month window (carriers with readings only). */
@@ -167,41 +216,59 @@ export function evolveBuilding(
       const month = end.getUTCFullYear() * 12 + end.getUTCMonth();
       const latest = state.meterLatestMonth === null ? month : Math.max(state.meterLatestMonth, month);
       const oldest = latest - METER_WINDOW_MONTHS + 1;
-      if (month < oldest) return { ...state, updatedAt: env.occurredAt };
-      const slotMonth = state.meterSlotMonth ? state.meterSlotMonth.slice() : new Array<number>(12).fill(-1);
+      if (month < oldest) return touched(state, env.occurredAt);
+      // Structural sharing: only the arrays that change are copied (the reading's carrier, and the others
+      // only when a slot is cleared), and the bucket object is built without `delete` (keys keep the order
+      // a copy-then-delete would give: present carriers in ENERGY_CARRIERS order, a new carrier last).
+      const slot = month % METER_WINDOW_MONTHS;
+      const held = state.meterSlotMonth;
+      let cleared: number[] | undefined;
+      for (let i = 0; i < METER_WINDOW_MONTHS; i++) {
+        const h = held ? held[i]! : -1;
+        // Clear months that left the window, and the slot this month reuses if it held another month.
+        if ((h !== -1 && h < oldest) || (i === slot && h !== month)) {
+          cleared ??= [];
+          cleared.push(i);
+        }
+      }
+      let slotMonth: number[];
+      if (held && held[slot] === month && cleared === undefined) slotMonth = held;
+      else {
+        slotMonth = held ? held.slice() : new Array<number>(METER_WINDOW_MONTHS).fill(-1);
+        if (cleared) for (const i of cleared) slotMonth[i] = -1;
+        slotMonth[slot] = month;
+      }
+      const withCleared = (slots: number[]): number[] => {
+        if (!cleared) return slots;
+        let copy: number[] | undefined;
+        for (const i of cleared) {
+          if (slots[i] === 0) continue;
+          copy ??= slots.slice();
+          copy[i] = 0;
+        }
+        return copy ?? slots;
+      };
       const meter: MeterBuckets = {};
       for (const c of ENERGY_CARRIERS) {
         const slots = state.meter[c];
-        if (slots) meter[c] = slots.slice();
-      }
-      const slot = month % METER_WINDOW_MONTHS;
-      for (let i = 0; i < METER_WINDOW_MONTHS; i++) {
-        const held = slotMonth[i]!;
-        // Clear months that left the window, and the slot this month reuses if it held another month.
-        if ((held !== -1 && held < oldest) || (i === slot && held !== month)) {
-          slotMonth[i] = -1;
-          for (const c of ENERGY_CARRIERS) {
-            const slots = meter[c];
-            if (slots) slots[i] = 0;
-          }
+        if (!slots) continue;
+        if (c === d.carrier) {
+          const target = slots.slice();
+          if (cleared) for (const i of cleared) target[i] = 0;
+          target[slot] = target[slot]! + d.kwh;
+          meter[c] = target;
+          continue;
         }
+        const kept = withCleared(slots);
+        // A carrier whose readings all left the window is no longer metered (its estimate applies again).
+        if (kept.some(Boolean)) meter[c] = kept;
       }
-      slotMonth[slot] = month;
-      const target = meter[d.carrier] ?? new Array<number>(METER_WINDOW_MONTHS).fill(0);
-      target[slot] = target[slot]! + d.kwh;
-      meter[d.carrier] = target;
-      // A carrier whose readings all left the window is no longer metered (its estimate applies again).
-      for (const c of ENERGY_CARRIERS) {
-        const slots = meter[c];
-        if (c !== d.carrier && slots && !slots.some(Boolean)) delete meter[c];
+      if (!meter[d.carrier]) {
+        const target = new Array<number>(METER_WINDOW_MONTHS).fill(0);
+        target[slot] = 0 + d.kwh;
+        meter[d.carrier] = target;
       }
-      return {
-        ...state,
-        meter,
-        meterSlotMonth: slotMonth,
-        meterLatestMonth: latest,
-        updatedAt: env.occurredAt,
-      };
+      return withMeter(state, meter, slotMonth, latest, env.occurredAt);
     }
     case 'BuildingRetrofitted': {
       const d = event.data;
