@@ -66,6 +66,32 @@ export function gridShape(s: GridState): GridState {
   };
 }
 
+/**
+ * `{ ...s, lastLoadKw, lastLoadAt, peakLoadKw, updatedAt: lastLoadAt }` written out as a literal in the
+ * state's key order: the same object, much cheaper to allocate (load reports are frequent).
+ */
+function withLoad(s: GridState, lastLoadKw: number, lastLoadAt: string, peakLoadKw: number): GridState {
+  return {
+    id: s.id,
+    element: s.element,
+    network: s.network,
+    kind: s.kind,
+    geometry: s.geometry,
+    capacityKw: s.capacityKw,
+    name: s.name,
+    district: s.district,
+    fromNode: s.fromNode,
+    toNode: s.toNode,
+    lastLoadKw,
+    lastLoadAt,
+    peakLoadKw,
+    openFailures: s.openFailures,
+    failuresTotal: s.failuresTotal,
+    registeredAt: s.registeredAt,
+    updatedAt: lastLoadAt,
+  };
+}
+
 /** Applies one grid event. Returns undefined when the element is removed. */
 export function evolveGrid(
   state: GridState | undefined,
@@ -113,13 +139,7 @@ export function evolveGrid(
       const load = event.data.loadKw;
       // The peak is of the absolute load: a feed-in (negative load) stresses an element as much.
       const peak = Math.max(state.peakLoadKw ?? 0, Math.abs(load));
-      return {
-        ...state,
-        lastLoadKw: load,
-        lastLoadAt: env.occurredAt,
-        peakLoadKw: peak,
-        updatedAt: env.occurredAt,
-      };
+      return withLoad(state, load, env.occurredAt, peak);
     }
     case 'GridElementFailed': {
       const d = event.data;
