@@ -69,14 +69,14 @@ test('shows one city with its boundary, districts and emission factors', async (
 
 test('answers 404 problem+json for an unknown city, layer or entity', async () => {
   const city = await get('/api/v1/cities/atlantis').expect(404);
-  assert.match(city.headers['content-type'], /problem\+json/);
+  assert.match(city.headers['content-type'] ?? '', /problem\+json/);
   await get('/api/v1/cities/testville/layers/rivers').expect(404);
   await get('/api/v1/cities/testville/entities/nope').expect(404);
 });
 
 test('serves a layer filtered by bbox as a streamed GeoJSON FeatureCollection', async () => {
   const res = await get('/api/v1/cities/testville/layers/buildings?bbox=26.0,44.0,26.02,44.0099').expect(200);
-  assert.match(res.headers['content-type'], /application\/geo\+json/);
+  assert.match(res.headers['content-type'] ?? '', /application\/geo\+json/);
   const body = JSON.parse(res.text);
   assert.is(body.type, 'FeatureCollection');
   assert.equal(
