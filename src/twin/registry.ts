@@ -27,12 +27,15 @@ export function cityOfStream(stream: string): string | undefined {
     : undefined;
 }
 
+type Route = { city: string; target: ApplyTarget };
+
 /** The twins of every city seen in the feed; a city's twin is made on its first event. */
 export class TwinRegistry {
   private readonly twins = new Map<string, CityTwin>();
   /** Global position of the last event applied (to any twin, or skipped as not a city's). */
   position: bigint | undefined;
   private bulk = false;
+  private readonly routes = new Map<string, Route | null>();
 
   /**
    * Applies an event to its city's twin; scenario and foreign streams only advance the position. With
@@ -43,11 +46,9 @@ export class TwinRegistry {
     withChanges = true,
   ): TwinChangeBatch | undefined {
     this.position = event.position;
-    const parsed = parseStream(event.stream);
-    if (parsed.kind === 'scenario' || parsed.kind === 'other') return undefined;
-    const city = parsed.city;
-    const target: ApplyTarget =
-      parsed.kind === 'city' ? { kind: 'city' } : { kind: parsed.kind, entityId: parsed.entityId };
+    const route = this.routeOf(event.stream);
+    if (route === null) return undefined;
+    const { city, target } = route;
     let twin = this.twins.get(city);
     if (!twin) {
       twin = createCityTwin(city);
@@ -68,6 +69,27 @@ export class TwinRegistry {
       occurredAt: meta?.occurredAt ?? event.recordedAt ?? '',
       changes,
     };
+  }
+
+  /**
+   * Where a stream's events go, parsed once per stream: a replay then makes no parse objects per event, and
+   * every event of an entity carries the same id string (its hash is computed once for the layer maps).
+   * Bounded by the number of streams, which the twins hold an entity for anyway. Targets are never mutated.
+   */
+  private routeOf(stream: string): Route | null {
+    let route = this.routes.get(stream);
+    if (route !== undefined) return route;
+    const parsed = parseStream(stream);
+    route =
+      parsed.kind === 'scenario' || parsed.kind === 'other'
+        ? null
+        : {
+            city: parsed.city,
+            target:
+              parsed.kind === 'city' ? { kind: 'city' } : { kind: parsed.kind, entityId: parsed.entityId },
+          };
+    this.routes.set(stream, route);
+    return route;
   }
 
   get(city: string): CityTwin | undefined {
