@@ -12,6 +12,7 @@ import type { TwinFeature } from '../src/twin/changes.js';
 import {
   type CarrierValues,
   co2eKg,
+  copyCarriers,
   DEFAULT_PV_YIELD_KWH_PER_KWP,
   defaultHeating,
   defaultPrimaryEnergy,
@@ -197,16 +198,16 @@ export function evolveBuilding(
     case 'BuildingEnergyCertified': {
       const d = event.data;
       // A new certificate already reflects earlier retrofits, so the retrofit factor starts again at 1.
-      return {
-        ...state,
-        energyClass: d.energyClass,
-        primaryEnergyKwhPerM2Year: d.primaryEnergyKwhPerM2Year,
-        heatingSystem: d.heatingSystem,
-        certificateId: d.certificateId,
-        certifiedOn: d.issuedOn,
-        retrofitFactor: 1,
-        updatedAt: env.occurredAt,
-      };
+      // A fixed-shape copy, then its own fields set (cheaper than a spread; the input is not touched).
+      const next = buildingShape(state);
+      next.energyClass = d.energyClass;
+      next.primaryEnergyKwhPerM2Year = d.primaryEnergyKwhPerM2Year;
+      next.heatingSystem = d.heatingSystem;
+      next.certificateId = d.certificateId;
+      next.certifiedOn = d.issuedOn;
+      next.retrofitFactor = 1;
+      next.updatedAt = env.occurredAt;
+      return next;
     }
     case 'MeterReadingRecorded': {
       const d = event.data;
@@ -349,7 +350,8 @@ export function meteredEnergy(state: BuildingState): Partial<CarrierValues> {
 export function buildingEnergy(state: BuildingState, factors: CarrierValues): BuildingEnergy {
   const estimate = estimatedEnergy(state);
   const metered = meteredEnergy(state);
-  const finalEnergy = state.meterSlotMonth === null ? estimate : { ...estimate };
+  // The estimate is a fresh object: copied only when metered values are written over it.
+  const finalEnergy = state.meterSlotMonth === null ? estimate : copyCarriers(estimate);
   let meteredCount = 0;
   for (const c of ENERGY_CARRIERS) {
     const m = metered[c];

@@ -18,6 +18,16 @@ export const zeroCarriers = (): CarrierValues => ({
   lpg: 0,
 });
 
+/** A copy of per-carrier values (a literal of fixed shape: cheaper than a spread). */
+export const copyCarriers = (v: CarrierValues): CarrierValues => ({
+  electricity: v.electricity,
+  'natural-gas': v['natural-gas'],
+  'district-heating': v['district-heating'],
+  'heating-oil': v['heating-oil'],
+  biomass: v.biomass,
+  lpg: v.lpg,
+});
+
 /** The carrier a heating system burns or draws. */
 export const HEATING_CARRIER: Record<HeatingSystem, EnergyCarrier> = {
   'district-heating': 'district-heating',
