@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { type Config, loadConfig } from '../config.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { createEventStore } from '../eventStore/createEventStore.js';
@@ -33,5 +34,25 @@ export async function withCliContext<T>(
     return await work({ config, store, clock, writer: createWriter({ store, clock }) });
   } finally {
     await store.close();
+  }
+}
+
+/** Where a CLI command writes: stdout for results, stderr for progress (replaceable in tests). */
+export interface CliOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const stdio: CliOutput = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+};
+
+/** Whoever can open the store runs the CLI, so the OS user is the honest actor of what it appends. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return 'cli:unknown';
   }
 }

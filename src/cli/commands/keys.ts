@@ -1,30 +1,9 @@
-import { userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { ApiKeyRecord } from '../../access/keyRegistry.js';
 import { createKeyRegistry } from '../../access/keyRegistry.js';
 import { type CityScope, ROLES, type Role } from '../../access/roles.js';
-import { withCliContext } from '../context.js';
-
-/** Where the command writes: the key on `out` (so `$(twin keys create ...)` captures it), the rest on `err`. */
-export interface KeysOutput {
-  out: (text: string) => void;
-  err: (text: string) => void;
-}
-
-const stdio: KeysOutput = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-};
-
-/** Who the CLI acts as: whoever can open the store runs it, so the OS user is the honest actor. */
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli';
-  }
-}
+import { type CliOutput, cliActor, stdio, withCliContext } from '../context.js';
 
 function parseRole(value: string): Role {
   if (!(ROLES as readonly string[]).includes(value)) {
@@ -57,7 +36,7 @@ function formatRow(r: ApiKeyRecord): string {
  */
 export function registerKeysCommand(
   program: Command,
-  options: { env?: Record<string, string | undefined>; io?: KeysOutput } = {},
+  options: { env?: Record<string, string | undefined>; io?: CliOutput } = {},
 ): void {
   const io = options.io ?? stdio;
   const keys = program.command('keys').description('create, list and revoke API keys');

@@ -1,5 +1,4 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { newId } from '../../core/ids.js';
@@ -10,26 +9,7 @@ import { createCityTimeTravel } from '../../timeTravel/cityTwinAdapter.js';
 import type { TimeTravel } from '../../timeTravel/timeTravel.js';
 import { LAYERS } from '../../twin/changes.js';
 import type { CityTwin } from '../../twin/cityTwin.js';
-import { type CliContext, withCliContext } from '../context.js';
-
-/** Where the CLI writes: stdout for results, stderr for progress (replaceable in tests). */
-export interface CliOutput {
-  out(text: string): void;
-  err(text: string): void;
-}
-const stdio: CliOutput = {
-  out: (t) => process.stdout.write(t),
-  err: (t) => process.stderr.write(t),
-};
-
-/** Whoever can open the store runs the CLI, so the OS user is the honest actor. */
-function cliActor(): string {
-  try {
-    return `cli:${userInfo().username}`;
-  } catch {
-    return 'cli:unknown';
-  }
-}
+import { type CliContext, type CliOutput, cliActor, stdio, withCliContext } from '../context.js';
 
 /** Time travel and scenarios over the server's store, with the same index and snapshots (in DATA_DIR). */
 function services(ctx: CliContext): { timeTravel: TimeTravel<CityTwin>; scenarios: ScenarioService } {
