@@ -72,6 +72,19 @@ function wantsNdjson(req: Request, format: string | undefined): boolean {
   return req.accepts(['application/json', 'application/x-ndjson']) === 'application/x-ndjson';
 }
 
+/** Waits for the response to drain or close; the listener of whichever did not happen is removed. */
+async function drainedOrClosed(res: Response): Promise<void> {
+  const cancel = new AbortController();
+  try {
+    await Promise.race([
+      once(res, 'drain', { signal: cancel.signal }),
+      once(res, 'close', { signal: cancel.signal }),
+    ]);
+  } finally {
+    cancel.abort();
+  }
+}
+
 /**
  * Writes matching events as NDJSON, one line per event, straight from the store's reader: when the socket's
  * buffer is full it waits for `drain`, so any range streams in constant memory; a client that goes away
@@ -99,9 +112,7 @@ async function streamNdjson(
       if (closed) break;
       if (!item.match) continue;
       const line = `${JSON.stringify(toAuditEvent(item.match))}\n`;
-      if (!res.write(line)) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      }
+      if (!res.write(line)) await drainedOrClosed(res);
       sent++;
       if (options.limit !== undefined && sent >= options.limit) break;
     }
