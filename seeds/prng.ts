@@ -100,3 +100,18 @@ export function createRng(seed: string | number): Rng {
   };
   return rng;
 }
+
+/**
+ * mulberry32: a tiny seeded PRNG with a numeric seed, for tests and benchmarks that need a plain
+ * `() => number` in [0, 1) rather than the generator's Rng.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

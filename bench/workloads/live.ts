@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Server } from 'socket.io';
+import { mulberry32 } from '../../seeds/prng.js';
 import { createKeyRegistry } from '../../src/access/keyRegistry.js';
 import { loadConfig } from '../../src/config.js';
 import { systemClock } from '../../src/core/clock.js';
@@ -51,20 +52,9 @@ const tileOf = (lon: number, lat: number) =>
   Math.min(1, Math.floor(((lat - SOUTH) / (NORTH - SOUTH)) * 2)) * 5 +
   Math.min(4, Math.floor(((lon - WEST) / (EAST - WEST)) * 5));
 
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Seeded vehicles on a random walk inside the city; `next()` moves the next one round-robin. */
 function fleet(seed: number) {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const at = Array.from({ length: VEHICLES }, () => [
     WEST + random() * (EAST - WEST),
     SOUTH + random() * (NORTH - SOUTH),

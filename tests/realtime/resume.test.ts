@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { mulberry32 } from '../../seeds/prng.js';
 import { createMemoryEventStore } from '../../src/eventStore/memory.js';
 import { createClientView } from '../../src/realtime/clientView.js';
 import type {
@@ -30,18 +31,6 @@ import {
   until,
 } from './liveHarness.js';
 
-/** mulberry32: a small seeded PRNG (tests never use Math.random). */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const AREA = [26.0, 44.0, 26.05, 44.1] as const;
 
 const resume = suite('resume after a reconnect');
@@ -50,7 +39,7 @@ resume(
   'a console disconnected at random while events flow ends with no gap, no duplicate and the twin state',
   async () => {
     const h = await startHarness({ coalesceMs: 5, maxInFlight: 2, maxBatch: 7 });
-    const random = prng(20260303);
+    const random = mulberry32(20260303);
     const view = createClientView();
     const seen = new Set<string>();
     const repeated: string[] = [];

@@ -1,3 +1,4 @@
+import { mulberry32 } from '../../seeds/prng.js';
 import type { RecordedEvent } from '../../src/eventStore/port.js';
 
 /** Builds recorded events with increasing positions, as the store would deliver them. */
@@ -187,16 +188,7 @@ export function smallCityEvents(): RecordedEvent[] {
 }
 
 /** Seeded PRNG (mulberry32): deterministic random data for tests. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const prng = mulberry32;
 
 /**
  * A random but seeded event history of a city in [26.0, 44.0]-[26.1, 44.1]: buildings, chargers, stops,
