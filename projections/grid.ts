@@ -67,29 +67,16 @@ export function gridShape(s: GridState): GridState {
 }
 
 /**
- * `{ ...s, lastLoadKw, lastLoadAt, peakLoadKw, updatedAt: lastLoadAt }` written out as a literal in the
- * state's key order: the same object, much cheaper to allocate (load reports are frequent).
+ * `{ ...s, lastLoadKw, lastLoadAt, peakLoadKw, updatedAt: lastLoadAt }` without the spread: a fixed-shape
+ * copy (gridShape) whose fields are then set is much cheaper to allocate (load reports are frequent).
  */
 function withLoad(s: GridState, lastLoadKw: number, lastLoadAt: string, peakLoadKw: number): GridState {
-  return {
-    id: s.id,
-    element: s.element,
-    network: s.network,
-    kind: s.kind,
-    geometry: s.geometry,
-    capacityKw: s.capacityKw,
-    name: s.name,
-    district: s.district,
-    fromNode: s.fromNode,
-    toNode: s.toNode,
-    lastLoadKw,
-    lastLoadAt,
-    peakLoadKw,
-    openFailures: s.openFailures,
-    failuresTotal: s.failuresTotal,
-    registeredAt: s.registeredAt,
-    updatedAt: lastLoadAt,
-  };
+  const next = gridShape(s);
+  next.lastLoadKw = lastLoadKw;
+  next.lastLoadAt = lastLoadAt;
+  next.peakLoadKw = peakLoadKw;
+  next.updatedAt = lastLoadAt;
+  return next;
 }
 
 /** Applies one grid event. Returns undefined when the element is removed. */

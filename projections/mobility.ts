@@ -54,9 +54,9 @@ export function mobilityShape(s: MobilityState): MobilityState {
 }
 
 /**
- * A copy with the fields that position reports and status changes touch, written out as a literal in the
- * state's key order: the same object a spread would give, much cheaper to allocate (these are the most
- * frequent mobility events of a replay).
+ * A copy with the fields that position reports and status changes touch: a fixed-shape copy
+ * (mobilityShape) whose fields are then set, the same object a spread would give but much cheaper to
+ * allocate (these are the most frequent mobility events of a replay).
  */
 function mobilityWith(
   s: MobilityState,
@@ -68,27 +68,15 @@ function mobilityWith(
   headingDeg: number | undefined,
   updatedAt: string,
 ): MobilityState {
-  return {
-    id: s.id,
-    kind: s.kind,
-    location,
-    operator: s.operator,
-    name: s.name,
-    capacity: s.capacity,
-    powerKw: s.powerKw,
-    district: s.district,
-    routes: s.routes,
-    status,
-    statusDetail,
-    occupied: s.occupied,
-    lastPositionAt,
-    speedKmh,
-    headingDeg,
-    chargingSessions: s.chargingSessions,
-    chargedKwh: s.chargedKwh,
-    registeredAt: s.registeredAt,
-    updatedAt,
-  };
+  const next = mobilityShape(s);
+  next.location = location;
+  next.status = status;
+  next.statusDetail = statusDetail;
+  next.lastPositionAt = lastPositionAt;
+  next.speedKmh = speedKmh;
+  next.headingDeg = headingDeg;
+  next.updatedAt = updatedAt;
+  return next;
 }
 
 /** Applies one mobility event. Returns undefined when the asset leaves the layer (decommissioned). */
