@@ -6,11 +6,13 @@
  * same run, the store port's own rate for the very same events (pre-built, pre-sealed writes, appendMany per
  * batch on a fresh file). Goal: HTTP ingest >= 50% of the port's rate.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { generateCity } from '../../seeds/generate.js';
 import { createKeyRegistry } from '../../src/access/keyRegistry.js';
 import { GENESIS_HASH, sealEvents } from '../../src/audit/hashChain.js';
@@ -120,6 +122,25 @@ async function ingestInProcess(path: string, batches: ReturnType<typeof seedBatc
   }
 }
 
+/** Posts the bodies from the client process (ingestClient.ts) and returns its timing. */
+function postFromChildProcess(command: {
+  url: string;
+  headers: Record<string, string>;
+  file: string;
+}): Promise<{ seconds: number; latencies: number[] }> {
+  const client = fork(join(dirname(fileURLToPath(import.meta.url)), 'ingestClient.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+  });
+  return new Promise((resolve, reject) => {
+    client.once('error', reject);
+    client.once('exit', (code) => reject(new Error(`the ingest client exited with ${code} before answering`)));
+    client.once('message', (reply: { ok: boolean; error?: string; seconds: number; latencies: number[] }) =>
+      reply.ok ? resolve(reply) : reject(new Error(reply.error)),
+    );
+    client.send(command);
+  });
+}
+
 async function ingestOverHttp(path: string, bodies: string[], now: Date) {
   const store = createSqliteEventStore(path);
   const clock = fixedClock(now);
@@ -138,18 +159,10 @@ async function ingestOverHttp(path: string, bodies: string[], now: Date) {
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/api/v1/cities/${CITY}/events`;
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
-  const latencies: number[] = [];
+  const file = join(dirname(path), 'bodies.ndjson');
+  writeFileSync(file, `${bodies.join('\n')}\n`);
   try {
-    const { seconds } = await timeIt(async () => {
-      for (const body of bodies) {
-        const started = process.hrtime.bigint();
-        const res = await fetch(url, { method: 'POST', headers, body });
-        const text = await res.text();
-        if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 500)}`);
-        latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
-      }
-    });
-    return { seconds, latencies };
+    return await postFromChildProcess({ url, headers, file });
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
