@@ -2,12 +2,18 @@
  * The live gateway: Socket.IO namespace `/live` on the HTTP server. Each node follows the twin's change
  * feed (which follows the store) and pushes to its own sockets, so N nodes need no broker between them.
  *
- * Per subscription: an area filter, an outbox (coalescing, bounded) and a count of unacknowledged
- * messages. A subscription starts from a snapshot of the twin, or resumes after `since` by replaying the
+ * Subscriptions of a city with equal filters form a group: each change is routed (through an R-tree of the
+ * groups' areas) into the groups whose view it touches, coalesced there for one window, and sent as one
+ * frame per group and window, encoded once for every member in step with the group. Per subscription remain
+ * its position, a count of unacknowledged messages and its own bounded outbox, used only while it is not
+ * in step (starting, resuming, behind on acknowledgements). A subscription starts from a snapshot of the twin, or resumes after `since` by replaying the
  * store; live batches arriving meanwhile are held and those the replay already covered are dropped, so the
  * handover has neither gap nor duplicate.
  */
 import type { Server as HttpServer } from 'node:http';
+import { bbox as turfBbox } from '@turf/turf';
+import type { Geometry } from 'geojson';
+import RBush from 'rbush';
 import { Server, type Socket } from 'socket.io';
 import type { Principal } from '../access/roles.js';
 import { ANONYMOUS_READER, canAccess } from '../access/roles.js';
@@ -15,19 +21,15 @@ import type { Config } from '../config.js';
 import { AppError, ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EventStore } from '../eventStore/port.js';
-import {
-  LAYERS,
-  type LayerName,
-  type TwinChange,
-  type TwinChangeBatch,
-  type TwinFeature,
-} from '../twin/changes.js';
+import { LAYERS, type LayerName, type TwinChangeBatch, type TwinFeature } from '../twin/changes.js';
 import type { ProjectionRunner } from '../twin/projectionRunner.js';
 import { type AreaFilter, featureMatches, viewChange } from './areaFilter.js';
 import {
+  type ChangesMessage,
   type ClientToServerEvents,
   type GeofenceTransition,
   LIVE_NAMESPACE,
+  type LiveChange,
   type LiveProblem,
   type LiveSocketData,
   type ServerToClientEvents,
@@ -39,9 +41,9 @@ import {
 } from './contract.js';
 import type { GeofenceRegistry } from './geofenceRegistry.js';
 import { createGeofenceTracker, type GeofenceTracker } from './geofenceTracker.js';
-import { createOutbox, type Outbox } from './outbox.js';
+import { createOutbox, liveChangeOf, type Outbox, type OutboxChange } from './outbox.js';
 import { planResume, type ScratchTwin } from './resume.js';
-import { liveParser } from './wireParser.js';
+import { liveParser, shareChanges } from './wireParser.js';
 
 /** The twin as the gateway sees it: the runner's change feed and each city's current features. */
 export interface LiveTwinSource {
@@ -133,9 +135,10 @@ interface LiveSub {
   id: string;
   socket: LiveSocket;
   city: string;
-  filter: AreaFilter & { bbox?: [number, number, number, number] };
-  /** Subscriptions with equal filters share the area test of each change. */
-  filterKey: string;
+  filter: AreaFilter;
+  /** The filter group it receives frames from, once live. */
+  group: FilterGroup | undefined;
+  /** What this console alone still has to receive (when it cannot take a group frame as it is). */
   outbox: Outbox;
   inFlight: number;
   /** While starting, live batches (and their geofence transitions) are held here; undefined once live. */
@@ -147,6 +150,45 @@ interface LiveSub {
   ready: Promise<void>;
   closed: boolean;
   lastSentAt: number;
+}
+
+/**
+ * The subscriptions of one city with equal filters: they see exactly the same changes, so the area test,
+ * the coalescing and the encoding are done once per group and window, not once per console.
+ */
+interface FilterGroup {
+  key: string;
+  city: string;
+  filter: AreaFilter;
+  members: Set<LiveSub>;
+  /** The group's changes of the current window (coalesced); drained into one frame per window. */
+  outbox: Outbox;
+  lastFlushAt: number;
+  /** Its entry in the city's area index (absent for a whole-city filter). */
+  area?: AreaEntry;
+}
+
+interface AreaEntry {
+  minX: number;
+  minY: number;
+  maxX: number;
+  maxY: number;
+  group: FilterGroup;
+}
+
+/** A city's filter groups, with an R-tree of their areas so a change is tested only where it can matter. */
+interface CityGroups {
+  groups: Map<string, FilterGroup>;
+  index: RBush<AreaEntry>;
+  wholeCity: Set<FilterGroup>;
+}
+
+/** One window's changes of a group, the same for every member that is in step with the group. */
+interface Frame {
+  after: bigint;
+  through: bigint;
+  items: OutboxChange[];
+  changes: LiveChange[];
 }
 
 /** Equal for subscriptions that see exactly the same changes. */
@@ -171,6 +213,16 @@ function problemOf(error: unknown): LiveProblem {
   };
 }
 
+/** The extent a geometry is searched with in the area index (undefined: no geometry). */
+function extentOf(geometry: Geometry | null | undefined): [number, number, number, number] | undefined {
+  if (!geometry) return undefined;
+  if (geometry.type === 'Point') {
+    const [x, y] = geometry.coordinates as [number, number];
+    return [x, y, x, y];
+  }
+  return turfBbox(geometry) as [number, number, number, number];
+}
+
 /**
  * Attaches `/live` to an HTTP server (or an existing Socket.IO server) and starts following the twin.
  * @example const live = attachLiveGateway(httpServer, { store, twin, geofences, scratchTwin, authenticate })
@@ -181,9 +233,17 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     target instanceof Server ? target : new Server(target, { serveClient: false, parser: liveParser })
   ) as LiveGateway['io'];
   const nsp = io.of(LIVE_NAMESPACE);
-  const byCity = new Map<string, Set<LiveSub>>();
   const all = new Map<string, LiveSub>();
-  const dirty = new Set<LiveSub>();
+  /** Live subscriptions per city (the receivers of geofence transitions). */
+  const byCity = new Map<string, Set<LiveSub>>();
+  /** Subscriptions still starting per city: they hold the batches that arrive meanwhile. */
+  const startingByCity = new Map<string, Set<LiveSub>>();
+  const groupsByCity = new Map<string, CityGroups>();
+  /** The position of the last batch of each city's feed. */
+  const cityHead = new Map<string, bigint>();
+  const dirtyGroups = new Set<FilterGroup>();
+  const urgentGroups = new Set<FilterGroup>();
+  const dirtySubs = new Set<LiveSub>();
   let flushTimer: NodeJS.Timeout | undefined;
   let urgentScheduled = false;
   let serial = 0;
@@ -213,6 +273,20 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     );
   });
 
+  const addTo = <K, V>(map: Map<K, Set<V>>, key: K, value: V) => {
+    let set = map.get(key);
+    if (!set) {
+      set = new Set();
+      map.set(key, set);
+    }
+    set.add(value);
+  };
+  const removeFrom = <K, V>(map: Map<K, Set<V>>, key: K, value: V) => {
+    const set = map.get(key);
+    set?.delete(value);
+    if (set && set.size === 0) map.delete(key);
+  };
+
   // ---- sending ----------------------------------------------------------------------------------------
 
   const emitData = (sub: LiveSub, event: 'snapshot' | 'changes', message: unknown) => {
@@ -223,7 +297,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       if (!sub.closed) pump(sub);
     };
     if (event === 'snapshot') sub.socket.emit('snapshot', message as SnapshotMessage, onAck);
-    else sub.socket.emit('changes', message as Parameters<ServerToClientEvents['changes']>[0], onAck);
+    else sub.socket.emit('changes', message as ChangesMessage, onAck);
   };
 
   const sendSnapshot = (
@@ -255,7 +329,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     }
   };
 
-  /** Sends what the subscription may send now: a pending resync, then changes up to the in-flight limit. */
+  /** Sends what the subscription may send now: a pending resync, then its own changes up to the in-flight limit. */
   function pump(sub: LiveSub): void {
     if (sub.closed || sub.held) return;
     if (sub.resync) {
@@ -267,28 +341,170 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       if (!message) break;
       emitData(sub, 'changes', message);
     }
-    if (sub.outbox.size === 0) dirty.delete(sub);
+    if (sub.outbox.size === 0) dirtySubs.delete(sub);
   }
 
-  const flushAll = () => {
-    flushTimer = undefined;
-    urgentScheduled = false;
-    for (const sub of [...dirty]) pump(sub);
+  const fellBehind = (sub: LiveSub) => {
+    sub.resync = true;
+    deps.logger?.warn({ subscription: sub.id }, 'live client fell behind: resynchronising');
+    scheduleSub(sub, true);
   };
 
-  const schedule = (sub: LiveSub, urgent: boolean) => {
-    dirty.add(sub);
+  /**
+   * Hands a group's frame to one member. A member in step with the group (nothing of its own waiting, last
+   * sent exactly where the frame starts, room in flight) gets the frame itself, encoded once for all such
+   * members; any other member takes the frame's changes it has not covered into its own outbox.
+   */
+  const deliver = (sub: LiveSub, frame: Frame) => {
+    if (sub.closed || sub.held || sub.resync) return;
+    const box = sub.outbox;
+    if (
+      box.size === 0 &&
+      box.sentThrough === frame.after &&
+      box.seenThrough === frame.after &&
+      sub.inFlight < options.maxInFlight
+    ) {
+      box.reset(frame.through);
+      emitData(sub, 'changes', {
+        subscriptionId: sub.id,
+        after: frame.after.toString(),
+        position: frame.through.toString(),
+        changes: frame.changes,
+      } satisfies ChangesMessage);
+      return;
+    }
+    const from = box.seenThrough;
+    for (const item of frame.items) {
+      if (item.position <= from) continue;
+      if (!box.push(item)) return fellBehind(sub);
+    }
+    box.advance(frame.through);
+    pump(sub);
+  };
+
+  const flushGroup = (group: FilterGroup) => {
+    dirtyGroups.delete(group);
+    urgentGroups.delete(group);
+    group.lastFlushAt = Date.now();
+    group.outbox.advance(cityHead.get(group.city) ?? 0n);
+    for (;;) {
+      const taken = group.outbox.take(options.maxBatch);
+      if (!taken) break;
+      const frame: Frame = {
+        after: taken.after,
+        through: taken.through,
+        items: taken.changes,
+        changes: taken.changes.map(liveChangeOf),
+      };
+      if (frame.changes.length > 0 && group.members.size > 1) shareChanges(frame.changes);
+      for (const sub of group.members) deliver(sub, frame);
+    }
+  };
+
+  const flush = (urgentOnly: boolean) => {
+    for (const group of [...(urgentOnly ? urgentGroups : dirtyGroups)]) flushGroup(group);
+    for (const sub of [...dirtySubs]) pump(sub);
+  };
+
+  const onTimer = () => {
+    flushTimer = undefined;
+    flush(false);
+  };
+
+  const onImmediate = () => {
+    urgentScheduled = false;
+    flush(true);
+  };
+
+  const arm = (urgent: boolean) => {
     if (urgent && !urgentScheduled) {
       urgentScheduled = true;
-      setImmediate(flushAll);
-    } else if (!flushTimer) {
-      flushTimer = setTimeout(flushAll, options.coalesceMs);
+      setImmediate(onImmediate);
     }
+    if (!flushTimer) flushTimer = setTimeout(onTimer, options.coalesceMs);
+  };
+
+  /** Marks a group for the end of the window (or at once, for changes that may not wait). */
+  const scheduleGroup = (group: FilterGroup, urgent: boolean) => {
+    dirtyGroups.add(group);
+    if (urgent) urgentGroups.add(group);
+    arm(urgent);
+  };
+
+  const scheduleSub = (sub: LiveSub, urgent: boolean) => {
+    dirtySubs.add(sub);
+    arm(urgent);
+  };
+
+  // ---- filter groups ------------------------------------------------------------------------------------
+
+  const joinGroup = (sub: LiveSub) => {
+    let city = groupsByCity.get(sub.city);
+    if (!city) {
+      city = { groups: new Map(), index: new RBush<AreaEntry>(), wholeCity: new Set() };
+      groupsByCity.set(sub.city, city);
+    }
+    const key = filterKeyOf(sub.filter);
+    let group = city.groups.get(key);
+    if (!group) {
+      group = {
+        key,
+        city: sub.city,
+        filter: sub.filter,
+        members: new Set(),
+        // Never bounded: it is drained every window, and members keep their own bound.
+        outbox: createOutbox(sub.outbox.seenThrough, Number.POSITIVE_INFINITY),
+        lastFlushAt: Date.now(),
+      };
+      city.groups.set(key, group);
+      const bbox = sub.filter.bbox;
+      if (bbox) {
+        group.area = { minX: bbox[0], minY: bbox[1], maxX: bbox[2], maxY: bbox[3], group };
+        city.index.insert(group.area);
+      } else city.wholeCity.add(group);
+    }
+    group.members.add(sub);
+    sub.group = group;
+  };
+
+  const leaveGroup = (sub: LiveSub) => {
+    const group = sub.group;
+    if (!group) return;
+    sub.group = undefined;
+    group.members.delete(sub);
+    if (group.members.size > 0) return;
+    const city = groupsByCity.get(group.city);
+    if (!city) return;
+    city.groups.delete(group.key);
+    if (group.area) city.index.remove(group.area);
+    else city.wholeCity.delete(group);
+    dirtyGroups.delete(group);
+    urgentGroups.delete(group);
+    if (city.groups.size === 0) groupsByCity.delete(group.city);
+  };
+
+  /** The group's changes of this window not yet sent become the member's own (before it changes group). */
+  const takeOverWindow = (sub: LiveSub) => {
+    const group = sub.group;
+    if (!group || sub.resync) return;
+    const from = sub.outbox.seenThrough;
+    for (const item of group.outbox.pending()) {
+      if (item.position <= from) continue;
+      if (!sub.outbox.push(item)) return fellBehind(sub);
+    }
+    sub.outbox.advance(cityHead.get(sub.city) ?? from);
   };
 
   // Quiet areas still learn how far the city's feed went, so their `since` stays close to the head.
   const idleTimer = setInterval(() => {
     const now = Date.now();
+    for (const city of groupsByCity.values()) {
+      for (const group of city.groups.values()) {
+        if (dirtyGroups.has(group) || now - group.lastFlushAt < options.idleAdvanceMs) continue;
+        const head = cityHead.get(group.city);
+        if (head !== undefined && head > group.outbox.sentThrough) flushGroup(group);
+      }
+    }
     for (const sub of all.values()) {
       if (sub.held || sub.resync || sub.inFlight > 0 || sub.outbox.size > 0) continue;
       if (now - sub.lastSentAt < options.idleAdvanceMs) continue;
@@ -301,28 +517,14 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
 
   // ---- the feed ---------------------------------------------------------------------------------------
 
-  type Seen = { change: TwinChange; seen: NonNullable<ReturnType<typeof viewChange>> };
-  const seenBy = (filter: AreaFilter, batch: TwinChangeBatch): Seen[] => {
-    const out: Seen[] = [];
-    for (const change of batch.changes) {
-      const seen = viewChange(filter, change);
-      if (seen) out.push({ change, seen });
-    }
-    return out;
-  };
-
-  /** Routes one batch into a live subscription's outbox (`memo`: area tests already made for this batch). */
-  const process = (sub: LiveSub, batch: TwinChangeBatch, memo?: Map<string, Seen[]>) => {
+  /** Routes one batch into a starting subscription's own outbox (replayed or held batches). */
+  const process = (sub: LiveSub, batch: TwinChangeBatch) => {
     if (batch.position <= sub.coveredThrough) return;
     if (sub.resync) return;
     const coalescable = batch.eventType === 'VehiclePositionReported';
-    let pushed = false;
-    let seenList = memo?.get(sub.filterKey);
-    if (!seenList) {
-      seenList = seenBy(sub.filter, batch);
-      memo?.set(sub.filterKey, seenList);
-    }
-    for (const { change, seen } of seenList) {
+    for (const change of batch.changes) {
+      const seen = viewChange(sub.filter, change);
+      if (!seen) continue;
       const ok = sub.outbox.push({
         op: seen.op,
         layer: change.layer,
@@ -331,16 +533,46 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         feature: seen.op === 'upsert' ? seen.feature : undefined,
         coalescable,
       });
-      if (!ok) {
-        sub.resync = true;
-        deps.logger?.warn({ subscription: sub.id }, 'live client fell behind: resynchronising');
-        schedule(sub, true);
-        return;
-      }
-      pushed = true;
+      if (!ok) return fellBehind(sub);
     }
     sub.outbox.advance(batch.position);
-    if (pushed) schedule(sub, !coalescable);
+  };
+
+  /** Queues one batch's changes in every filter group of its city whose view they touch. */
+  const route = (city: CityGroups, batch: TwinChangeBatch) => {
+    const coalescable = batch.eventType === 'VehiclePositionReported';
+    const touched = new Set<FilterGroup>();
+    for (const change of batch.changes) {
+      touched.clear();
+      for (const group of city.wholeCity) touched.add(group);
+      // An entity is seen where it is now and, for a remove from view, where it was.
+      const now = change.op === 'upsert' ? extentOf(change.feature.geometry) : undefined;
+      const before = change.previous ? extentOf(change.previous.geometry) : undefined;
+      for (const extent of [now, before]) {
+        if (!extent) continue;
+        for (const entry of city.index.search({
+          minX: extent[0],
+          minY: extent[1],
+          maxX: extent[2],
+          maxY: extent[3],
+        })) {
+          touched.add(entry.group);
+        }
+      }
+      for (const group of touched) {
+        const seen = viewChange(group.filter, change);
+        if (!seen) continue;
+        group.outbox.push({
+          op: seen.op,
+          layer: change.layer,
+          id: change.id,
+          position: batch.position,
+          feature: seen.op === 'upsert' ? seen.feature : undefined,
+          coalescable,
+        });
+        scheduleGroup(group, !coalescable || group.outbox.size >= options.maxBatch);
+      }
+    }
   };
 
   /** Geofence transitions go to subscriptions of the mobility layer that watch the asset's kind. */
@@ -361,22 +593,19 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   };
 
   const unsubscribeFeed = deps.twin.onChange((batch) => {
-    const subs = byCity.get(batch.city);
+    cityHead.set(batch.city, batch.position);
     const transitions = trackerOf(batch.city).observe(batch);
-    if (!subs) return;
-    const memo = new Map<string, Seen[]>();
-    for (const sub of subs) {
-      if (sub.held) {
-        sub.held.push({ batch, transitions });
-        if (sub.held.length > options.maxBuffer) {
-          sub.held = [];
-          sub.resync = true;
-        }
-        continue;
+    for (const sub of startingByCity.get(batch.city) ?? []) {
+      if (!sub.held) continue;
+      sub.held.push({ batch, transitions });
+      if (sub.held.length > options.maxBuffer) {
+        sub.held = [];
+        sub.resync = true;
       }
-      process(sub, batch, memo);
-      notify(sub, transitions);
     }
+    const city = groupsByCity.get(batch.city);
+    if (city) route(city, batch);
+    if (transitions.length > 0) for (const sub of byCity.get(batch.city) ?? []) notify(sub, transitions);
   });
 
   // ---- requests ---------------------------------------------------------------------------------------
@@ -384,10 +613,10 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   const removeSub = (sub: LiveSub) => {
     sub.closed = true;
     all.delete(sub.id);
-    dirty.delete(sub);
-    const set = byCity.get(sub.city);
-    set?.delete(sub);
-    if (set && set.size === 0) byCity.delete(sub.city);
+    dirtySubs.delete(sub);
+    removeFrom(byCity, sub.city, sub);
+    removeFrom(startingByCity, sub.city, sub);
+    leaveGroup(sub);
   };
 
   const ownSub = (socket: LiveSocket, id: string) => {
@@ -448,7 +677,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
             ...(req.bbox ? { bbox: req.bbox } : {}),
             ...(req.kinds ? { kinds: new Set(req.kinds) } : {}),
           },
-          filterKey: '',
+          group: undefined,
           outbox: createOutbox(since ?? head, options.maxBuffer),
           inFlight: 0,
           held: [],
@@ -460,16 +689,10 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
           closed: false,
           lastSentAt: Date.now(),
         };
-        sub.filterKey = filterKeyOf(sub.filter);
         // Registered before anything is read, so every batch from here on is either covered or held.
         all.set(sub.id, sub);
         mine.add(sub);
-        let set = byCity.get(req.city);
-        if (!set) {
-          set = new Set();
-          byCity.set(req.city, set);
-        }
-        set.add(sub);
+        addTo(startingByCity, req.city, sub);
 
         let plan: Awaited<ReturnType<typeof planResume>> | undefined;
         if (since !== undefined) {
@@ -526,9 +749,13 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
           process(sub, batch);
           notify(sub, transitions);
         }
+        // Live from here: the group's frames take over where the held batches end.
+        removeFrom(startingByCity, sub.city, sub);
+        addTo(byCity, sub.city, sub);
+        joinGroup(sub);
         resolveReady();
         pump(sub);
-        schedule(sub, true);
+        scheduleSub(sub, true);
       } catch (error) {
         if (sub) {
           removeSub(sub);
@@ -559,13 +786,16 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         await sub.ready;
         ownSub(socket, req.subscriptionId);
         const before: AreaFilter = sub.filter;
-        const after: LiveSub['filter'] = {
+        const after: AreaFilter = {
           ...before,
           ...(req.bbox ? { bbox: req.bbox } : { bbox: undefined }),
         };
         if (!req.bbox) delete after.bbox;
+        // What the old group holds for this console in the current window is the console's own from here.
+        takeOverWindow(sub);
+        leaveGroup(sub);
         sub.filter = after;
-        sub.filterKey = filterKeyOf(after);
+        joinGroup(sub);
         if (!sub.resync) {
           // The client holds the features of the old area as of the outbox; the delta goes behind what waits.
           const position = sub.outbox.seenThrough;
@@ -591,7 +821,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
           }
         }
         ack({ ok: true, position: sub.outbox.seenThrough.toString() });
-        schedule(sub, true);
+        scheduleSub(sub, true);
       } catch (error) {
         ack(problemOf(error));
       }
@@ -610,6 +840,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       unsubscribeFeed();
       clearInterval(idleTimer);
       if (flushTimer) clearTimeout(flushTimer);
+      flushTimer = undefined;
       for (const sub of [...all.values()]) removeSub(sub);
       nsp.disconnectSockets(true);
       if (!(target instanceof Server)) await new Promise<void>((resolve) => io.close(() => resolve()));

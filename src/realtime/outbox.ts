@@ -31,8 +31,20 @@ export interface Outbox {
   advance(position: bigint): void;
   /** Takes up to `max` changes as one message; undefined when there is nothing new to say. */
   drain(subscriptionId: string, max: number): ChangesMessage | undefined;
+  /** As `drain`, but the changes as queued (bigint positions) and the range they cover. */
+  take(max: number): { after: bigint; through: bigint; changes: OutboxChange[] } | undefined;
+  /** The changes waiting, in order (not removed). */
+  pending(): Iterable<OutboxChange>;
   /** Forgets everything waiting and restarts from `position` (after a snapshot). */
   reset(position: bigint): void;
+}
+
+/** A queued change as it goes on the wire (positions as decimal strings). */
+export function liveChangeOf(change: OutboxChange): LiveChange {
+  const position = change.position.toString();
+  return change.op === 'upsert'
+    ? { op: 'upsert', layer: change.layer, id: change.id, position, feature: change.feature! }
+    : { op: 'remove', layer: change.layer, id: change.id, position };
 }
 
 /** Creates an outbox starting at `position` (a snapshot's or a resume's `since`). */
@@ -43,6 +55,25 @@ export function createOutbox(position: bigint, maxBuffer: number): Outbox {
   let sentThrough = position;
   let seenThrough = position;
   let urgentCount = 0;
+
+  const take = (max: number): { after: bigint; through: bigint; changes: OutboxChange[] } | undefined => {
+    if (waiting.size === 0 && seenThrough === sentThrough) return undefined;
+    const changes: OutboxChange[] = [];
+    let through = seenThrough;
+    for (const [key, change] of waiting) {
+      if (changes.length >= max) {
+        // Stop before this one: the message covers exactly the positions of the changes it carries.
+        through = changes.length > 0 ? changes[changes.length - 1]!.position : sentThrough;
+        break;
+      }
+      waiting.delete(key);
+      if (!change.coalescable) urgentCount -= 1;
+      changes.push(change);
+    }
+    const after = sentThrough;
+    sentThrough = through;
+    return { after, through, changes };
+  };
 
   return {
     get sentThrough() {
@@ -78,33 +109,19 @@ export function createOutbox(position: bigint, maxBuffer: number): Outbox {
     advance(p) {
       if (p > seenThrough) seenThrough = p;
     },
+    take,
     drain(subscriptionId, max) {
-      if (waiting.size === 0 && seenThrough === sentThrough) return undefined;
-      const changes: LiveChange[] = [];
-      let through = seenThrough;
-      for (const [key, change] of waiting) {
-        if (changes.length >= max) {
-          // Stop before this one: the message covers exactly the positions of the changes it carries.
-          through = changes.length > 0 ? BigInt(changes[changes.length - 1]!.position) : sentThrough;
-          break;
-        }
-        waiting.delete(key);
-        if (!change.coalescable) urgentCount -= 1;
-        const position = change.position.toString();
-        changes.push(
-          change.op === 'upsert'
-            ? { op: 'upsert', layer: change.layer, id: change.id, position, feature: change.feature! }
-            : { op: 'remove', layer: change.layer, id: change.id, position },
-        );
-      }
-      const message: ChangesMessage = {
+      const taken = take(max);
+      if (!taken) return undefined;
+      return {
         subscriptionId,
-        after: sentThrough.toString(),
-        position: through.toString(),
-        changes,
+        after: taken.after.toString(),
+        position: taken.through.toString(),
+        changes: taken.changes.map(liveChangeOf),
       };
-      sentThrough = through;
-      return message;
+    },
+    pending() {
+      return waiting.values();
     },
     reset(p) {
       waiting = new Map();

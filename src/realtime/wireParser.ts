@@ -7,9 +7,11 @@
  */
 import * as parser from 'socket.io-parser';
 import type { TwinFeature } from '../twin/changes.js';
-import type { ChangesMessage, SnapshotMessage } from './contract.js';
+import type { ChangesMessage, LiveChange, SnapshotMessage } from './contract.js';
 
 const featureJson = new WeakMap<TwinFeature, string>();
+/** The JSON of change lists that many messages carry as the very same array (one fan-out frame). */
+const sharedChangesJson = new WeakMap<readonly LiveChange[], string>();
 
 function jsonOfFeature(feature: TwinFeature): string {
   let json = featureJson.get(feature);
@@ -20,16 +22,29 @@ function jsonOfFeature(feature: TwinFeature): string {
   return json;
 }
 
-/** JSON of a `changes` message, equal (as JSON) to JSON.stringify of it, with cached feature JSON. */
-export function changesMessageJson(message: ChangesMessage): string {
-  let out = `{"subscriptionId":${JSON.stringify(message.subscriptionId)},"after":"${message.after}","position":"${message.position}","changes":[`;
-  for (let i = 0; i < message.changes.length; i++) {
-    const c = message.changes[i]!;
+function changesJson(changes: readonly LiveChange[]): string {
+  let out = '[';
+  for (let i = 0; i < changes.length; i++) {
+    const c = changes[i]!;
     if (i > 0) out += ',';
     out += `{"op":"${c.op}","layer":"${c.layer}","id":${JSON.stringify(c.id)},"position":"${c.position}"`;
     out += c.op === 'upsert' ? `,"feature":${jsonOfFeature(c.feature)}}` : '}';
   }
-  return `${out}]}`;
+  return `${out}]`;
+}
+
+/**
+ * Encodes a change list once, for every `changes` message that will carry this same array: the consoles of
+ * one filter group receive one frame, and only the few fields around it differ per subscription.
+ */
+export function shareChanges(changes: readonly LiveChange[]): void {
+  sharedChangesJson.set(changes, changesJson(changes));
+}
+
+/** JSON of a `changes` message, equal (as JSON) to JSON.stringify of it, with cached feature JSON. */
+export function changesMessageJson(message: ChangesMessage): string {
+  const changes = sharedChangesJson.get(message.changes) ?? changesJson(message.changes);
+  return `{"subscriptionId":${JSON.stringify(message.subscriptionId)},"after":"${message.after}","position":"${message.position}","changes":${changes}}`;
 }
 
 /** JSON of a `snapshot` message, with cached feature JSON. */

@@ -1,0 +1,157 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { ChangesMessage } from '../../src/realtime/contract.js';
+import {
+  CITY,
+  moveVehicle,
+  openConsole,
+  registerVehicle,
+  startHarness,
+  twinView,
+  until,
+} from './liveHarness.js';
+
+const fanOut = suite('fan-out by filter group');
+
+const WEST = [26.0, 44.0, 26.05, 44.1] as const;
+const EAST = [26.05, 44.0, 26.1, 44.1] as const;
+
+/** A message as every member of a group must see it: all but the subscription id. */
+const content = (m: ChangesMessage) =>
+  JSON.stringify({ after: m.after, position: m.position, changes: m.changes });
+
+fanOut(
+  'consoles with the same filter receive the same changes, each under its own subscription id',
+  async () => {
+    const h = await startHarness({ coalesceMs: 50 });
+    const a = await openConsole(h);
+    const b = await openConsole(h);
+    const c = await openConsole(h);
+    try {
+      for (let i = 0; i < 3; i++) {
+        await registerVehicle(h, `w${i}`, 26.01 + i * 0.01, 44.05);
+        await registerVehicle(h, `e${i}`, 26.06 + i * 0.01, 44.05);
+      }
+      const head = await registerVehicle(h, 'w3', 26.04, 44.02);
+      await h.runner.waitForPosition(head, 10_000);
+      const sa = await a.subscribe({ city: CITY, layers: ['mobility'], bbox: [...WEST] });
+      const sb = await b.subscribe({ city: CITY, layers: ['mobility'], bbox: [...WEST] });
+      const sc = await c.subscribe({ city: CITY, layers: ['mobility'], bbox: [...EAST] });
+      if (!sa.ok || !sb.ok || !sc.ok) throw new Error('subscribe failed');
+      const views = [a.view(sa.subscriptionId), b.view(sb.subscriptionId), c.view(sc.subscriptionId)];
+      await until(() => views.every((v) => v.complete && v.position === head), 10_000, 'snapshots');
+
+      let last = head;
+      for (let step = 1; step <= 5; step++) {
+        for (let i = 0; i < 3; i++) {
+          await moveVehicle(h, `w${i}`, 26.01 + i * 0.01, 44.05 + step * 0.001);
+          last = await moveVehicle(h, `e${i}`, 26.06 + i * 0.01, 44.05 + step * 0.001);
+        }
+      }
+      // w0 crosses into the east half: a remove for the west group, an upsert for the east one.
+      last = await moveVehicle(h, 'w0', 26.07, 44.03);
+      await until(() => views.every((v) => v.position === last), 15_000, 'all delivered');
+
+      assert.equal(a.changes.map(content), b.changes.map(content), 'same filter, same messages');
+      assert.ok(a.changes.length > 0);
+      assert.ok(a.changes.every((m) => m.subscriptionId === sa.subscriptionId));
+      assert.ok(b.changes.every((m) => m.subscriptionId === sb.subscriptionId));
+      assert.ok(c.changes.every((m) => m.subscriptionId === sc.subscriptionId));
+      assert.equal(views[0]!.features, twinView(h, ['mobility'], WEST));
+      assert.equal(views[2]!.features, twinView(h, ['mobility'], EAST));
+      assert.ok(views[2]!.features.has('mobility:w0'));
+      assert.not.ok(views[0]!.features.has('mobility:w0'));
+      for (const v of views) {
+        assert.equal(v.gaps, []);
+        assert.equal(v.duplicates, []);
+      }
+    } finally {
+      a.close();
+      b.close();
+      c.close();
+      await h.close();
+    }
+  },
+);
+
+fanOut('a map panned while changes wait in the window loses none of them', async () => {
+  // A long window: the move below certainly waits in the old area's group when the area changes.
+  const h = await startHarness({ coalesceMs: 3_000 });
+  const c = await openConsole(h);
+  try {
+    await registerVehicle(h, 'west', 26.01, 44.05);
+    const head = await registerVehicle(h, 'east', 26.09, 44.05);
+    await h.runner.waitForPosition(head, 10_000);
+    const ack = await c.subscribe({ city: CITY, layers: ['mobility'], bbox: [...WEST] });
+    if (!ack.ok) throw new Error(ack.detail);
+    const view = c.view(ack.subscriptionId);
+    await until(() => view.complete && view.position === head, 10_000, 'snapshot');
+
+    await moveVehicle(h, 'west', 26.02, 44.06);
+    const last = await moveVehicle(h, 'east', 26.08, 44.06);
+    await h.runner.waitForPosition(last, 10_000);
+    const panned = await c.socket.emitWithAck('updateArea', {
+      subscriptionId: ack.subscriptionId,
+      bbox: null,
+    });
+    assert.ok(panned.ok);
+    await until(() => view.position === last && view.features.size === 2, 15_000, 'delivered');
+    assert.equal(view.features, twinView(h, ['mobility']));
+    assert.equal(
+      (view.features.get('mobility:west')!.geometry as { coordinates: number[] }).coordinates,
+      [26.02, 44.06],
+    );
+    assert.equal(view.gaps, []);
+    assert.equal(view.duplicates, []);
+  } finally {
+    c.close();
+    await h.close();
+  }
+});
+
+fanOut(
+  'a console behind on acknowledgements catches up from its own queue without a gap, and keeps following',
+  async () => {
+    const h = await startHarness({ coalesceMs: 10, maxInFlight: 1 });
+    const fast = await openConsole(h);
+    const slow = await openConsole(h);
+    try {
+      for (let i = 0; i < 4; i++) await registerVehicle(h, `v${i}`, 26.01 + i * 0.02, 44.05);
+      const head = await registerVehicle(h, 'v4', 26.09, 44.09);
+      await h.runner.waitForPosition(head, 10_000);
+      const f = await fast.subscribe({ city: CITY, layers: ['mobility'] });
+      const s = await slow.subscribe({ city: CITY, layers: ['mobility'] });
+      if (!f.ok || !s.ok) throw new Error('subscribe failed');
+      const fv = fast.view(f.subscriptionId);
+      const sv = slow.view(s.subscriptionId);
+      await until(() => fv.position === head && sv.position === head, 10_000, 'snapshots');
+
+      slow.stalled = true;
+      let last = head;
+      for (let step = 1; step <= 20; step++) {
+        last = await moveVehicle(h, `v${step % 5}`, 26.01 + (step % 5) * 0.02, 44.05 + step * 0.0005);
+        await until(() => fv.position === last, 10_000, 'fast console follows');
+      }
+      assert.is(slow.changes.length, 1, 'one message in flight, the rest waits');
+
+      slow.stalled = false;
+      for (const ack of slow.pendingAcks.splice(0)) ack();
+      await until(() => sv.position === last, 10_000, 'slow console catches up');
+      const next = await moveVehicle(h, 'v0', 26.015, 44.055);
+      await until(() => fv.position === next && sv.position === next, 10_000, 'both follow');
+      assert.equal(sv.features, twinView(h, ['mobility']));
+      assert.equal(fv.features, twinView(h, ['mobility']));
+      assert.is(sv.resyncs, 0);
+      for (const v of [fv, sv]) {
+        assert.equal(v.gaps, []);
+        assert.equal(v.duplicates, []);
+      }
+    } finally {
+      fast.close();
+      slow.close();
+      await h.close();
+    }
+  },
+);
+
+fanOut.run();
