@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ValidationError } from './core/errors.js';
+import { defaultParseWorkers } from './write/parseWorkers.js';
 
 /**
  * The server's configuration, parsed from the environment. Keys are the environment variable names, so a
@@ -23,6 +24,8 @@ export const configSchema = z
     DATA_DIR: z.string().min(1).default('./data'),
     /** Most events one ingest request may carry. */
     MAX_BATCH_SIZE: int(5_000, 1, 100_000),
+    /** Worker threads that parse ingested batches off the event loop (0 = parse in process). */
+    PARSE_WORKERS: int(defaultParseWorkers(), 0, 64),
     /** Largest accepted request body (bytes, or a size like `16mb`). */
     BODY_LIMIT: z
       .string()

@@ -24,6 +24,7 @@ import { createCityTwin } from './twin/cityTwin.js';
 import { createProjectionRunner } from './twin/projectionRunner.js';
 import { createTwinRegistry } from './twin/registry.js';
 import { createFileSnapshotStore, createMemorySnapshotStore } from './twin/snapshotStore.js';
+import { createParseWorkers } from './write/parseWorkers.js';
 import { createWriter } from './write/writer.js';
 
 type Closer = { name: string; close: () => Promise<void> | void };
@@ -51,7 +52,10 @@ async function main(): Promise<void> {
   logger.info({ store: store.name, dataDir: config.DATA_DIR }, 'event store open');
 
   // 3. the write pipeline: the one way events enter (ingest, seeds, imports, scenarios)
-  const writer = createWriter({ store, clock });
+  // Batches are parsed in worker threads (PARSE_WORKERS) while the event loop decides and appends.
+  const parser = createParseWorkers({ workers: config.PARSE_WORKERS });
+  onShutdown('parse workers', () => parser.close());
+  const writer = createWriter({ store, clock, parser });
 
   // 3b. the seeded demo cities, once: a city whose stream exists is left as it is (SEED=false turns it off)
   if (config.SEED) {

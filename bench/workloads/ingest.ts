@@ -22,6 +22,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { NewEvent, StreamWrite } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { createApp } from '../../src/http/app.js';
+import { createParseWorkers } from '../../src/write/parseWorkers.js';
 import { createWriter } from '../../src/write/writer.js';
 import { type BenchResult, percentile, result, timeIt, type Workload } from '../harness.js';
 
@@ -133,7 +134,9 @@ function postFromChildProcess(command: {
   });
   return new Promise((resolve, reject) => {
     client.once('error', reject);
-    client.once('exit', (code) => reject(new Error(`the ingest client exited with ${code} before answering`)));
+    client.once('exit', (code) =>
+      reject(new Error(`the ingest client exited with ${code} before answering`)),
+    );
     client.once('message', (reply: { ok: boolean; error?: string; seconds: number; latencies: number[] }) =>
       reply.ok ? resolve(reply) : reject(new Error(reply.error)),
     );
@@ -154,7 +157,10 @@ async function ingestOverHttp(path: string, bodies: string[], now: Date) {
     BODY_LIMIT: '64mb',
     SEED: 'false',
   });
-  const server = createServer(createApp({ config, store, clock, logger: silentLogger() }));
+  // As src/main.ts builds it: batches parsed by the worker threads while the event loop decides and appends
+  const parser = createParseWorkers({ workers: config.PARSE_WORKERS });
+  const writer = createWriter({ store, clock, parser });
+  const server = createServer(createApp({ config, store, clock, writer, logger: silentLogger() }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/api/v1/cities/${CITY}/events`;
@@ -166,6 +172,7 @@ async function ingestOverHttp(path: string, bodies: string[], now: Date) {
   } finally {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
+    await parser.close();
     await store.close();
   }
 }

@@ -1,4 +1,5 @@
 import { hash as oneShotHash } from 'node:crypto';
+import { recordedCanonicalText } from '../core/canonicalText.js';
 import type { NewEvent, RecordedEvent } from '../eventStore/port.js';
 import { canonicalJson } from './canonicalJson.js';
 
@@ -18,18 +19,18 @@ interface Hashable {
   metadata: Record<string, unknown>;
 }
 
-/** The hash of one event, over its canonical serialisation (metadata's own `hash` excluded). */
+/**
+ * The hash of one event, over its canonical serialisation (metadata's own `hash` excluded). The text is
+ * composed member by member, in the sorted key order RFC 8785 gives { data, metadata, revision, stream,
+ * type }, so the data's canonical text can be one the writer already has (see core/canonicalText.ts).
+ */
 export function eventHash(event: Hashable): string {
   const { hash: _ignored, ...metadata } = event.metadata;
-  const canonical = canonicalJson({
-    stream: event.stream,
-    revision: event.revision,
-    type: event.type,
-    data: event.data,
-    metadata,
-  });
+  const data = recordedCanonicalText(event.data) ?? canonicalJson(event.data);
+  // A member whose value JSON cannot hold (undefined) is left out, as canonicalJson leaves it out.
+  const canonical = `{${data === undefined ? '' : `"data":${data},`}"metadata":${canonicalJson(metadata)},"revision":${canonicalJson(event.revision)},"stream":${canonicalJson(event.stream)},"type":${canonicalJson(event.type)}}`;
   // One-shot: no Hash object per event (the same SHA-256 over the same UTF-8 bytes)
-  return oneShotHash('sha256', canonical ?? '', 'hex');
+  return oneShotHash('sha256', canonical, 'hex');
 }
 
 /**

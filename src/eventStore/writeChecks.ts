@@ -1,3 +1,4 @@
+import { recordedCanonicalText } from '../core/canonicalText.js';
 import { ConcurrencyError, ValidationError } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
 import type { ExpectedRevision, NewEvent, StreamWrite } from './port.js';
@@ -94,6 +95,9 @@ export function validateWrites(writes: StreamWrite[]): Array<Required<StreamWrit
 
 /** JSON text of an event's data or metadata; throws ValidationError naming the field when it is not JSON. */
 export function toJsonText(value: unknown, field: string): string {
+  // The writer's canonical text of the value (valid JSON of the same value), when it has one
+  const recorded = recordedCanonicalText(value);
+  if (recorded !== undefined) return recorded;
   let text: string | undefined;
   try {
     text = JSON.stringify(value === undefined ? null : value);

@@ -1,27 +1,13 @@
-import { ConflictError, DomainRuleError, type FieldIssue, ValidationError } from '../core/errors.js';
+import { ConflictError, DomainRuleError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
-import { validationErrorFromZod } from '../core/zodIssues.js';
-import { type DomainEvent, EVENT_TYPES, eventDefinition, type StreamKindOfEvent } from '../domain/events.js';
+import type { DomainEvent, StreamKindOfEvent } from '../domain/events.js';
 import type { EventMetadata } from '../domain/metadata.js';
-import { FUTURE_TOLERANCE_MS } from '../domain/rules.js';
 import { assertCityId, cityStream, entityStream } from '../domain/streams.js';
 import { decideEvent, evolveState, referencedEntities, type WriteState } from '../domain/writeState.js';
 import type { NewEvent } from '../eventStore/port.js';
+import { fail, type ParsedItem, parseItem } from './parseItems.js';
 import type { LoadedStream, StateLoader } from './stateLoader.js';
-import { type ItemResult, proposedItemSchema, type WriteContext } from './types.js';
-
-/** A parsed, typed item: its event, the stream it belongs to, and its id (given or fresh). */
-interface ParsedItem {
-  index: number;
-  id: string;
-  idGiven: boolean;
-  event: DomainEvent;
-  kind: StreamKindOfEvent;
-  entityId: string | undefined;
-  stream: string;
-  occurredAt: string | undefined;
-  reason: string | undefined;
-}
+import type { ItemResult, WriteContext } from './types.js';
 
 /** The events to append to one stream, decided against the stream at `baseRevision`. */
 export interface PlannedWrite {
@@ -58,7 +44,21 @@ export async function planBatch(
   loader: StateLoader,
 ): Promise<BatchPlan> {
   const city = assertCityId(cityInput);
-  const parsed = items.map((item, index) => parseItem(city, item, index, ctx.now));
+  return planParsed(
+    city,
+    items.map((item, index) => parseItem(city, item, index, ctx.now)),
+    ctx,
+    loader,
+  );
+}
+
+/** planBatch for items already parsed (in process or by the parse workers) for `city`, in batch order. */
+export async function planParsed(
+  city: string,
+  parsed: readonly ParsedItem[],
+  ctx: WriteContext & { now: Date },
+  loader: StateLoader,
+): Promise<BatchPlan> {
   assertUniqueIds(parsed);
 
   // Load every stream the batch touches or refers to, once.
@@ -177,65 +177,7 @@ function metadataFor(item: ParsedItem, ctx: WriteContext & { now: Date }): Event
   return metadata;
 }
 
-function fail(index: number, field: string, value: unknown, message: string): never {
-  const issue: FieldIssue = { index, field, value, message };
-  throw new ValidationError(
-    `Event at index ${index}: ${field} ${message} (value: ${JSON.stringify(value) ?? 'undefined'})`,
-    [issue],
-  );
-}
-
-function parseItem(city: string, input: unknown, index: number, now: Date): ParsedItem {
-  const envelope = proposedItemSchema.safeParse(input);
-  if (!envelope.success) {
-    throw validationErrorFromZod(envelope.error, { input, index, what: 'Invalid event' });
-  }
-  const item = envelope.data;
-  const definition = eventDefinition(item.type);
-  if (!definition) {
-    fail(index, 'type', item.type, `is not an event type (one of ${EVENT_TYPES.join(', ')})`);
-  }
-  const data = definition.schema.safeParse(item.data);
-  if (!data.success) {
-    throw validationErrorFromZod(data.error, {
-      input: item.data,
-      index,
-      prefix: 'data',
-      what: 'Invalid event',
-    });
-  }
-  if (item.occurredAt && Date.parse(item.occurredAt) > now.getTime() + FUTURE_TOLERANCE_MS) {
-    fail(index, 'occurredAt', item.occurredAt, `is in the future (now is ${now.toISOString()})`);
-  }
-  let stream: string;
-  if (definition.kind === 'city') {
-    if (item.entityId !== undefined && item.entityId !== city) {
-      fail(
-        index,
-        'entityId',
-        item.entityId,
-        `must be absent for a city event (the stream is the city's own)`,
-      );
-    }
-    stream = cityStream(city);
-  } else {
-    if (item.entityId === undefined) fail(index, 'entityId', undefined, `is required for ${item.type}`);
-    stream = entityStream(definition.kind, city, item.entityId);
-  }
-  return {
-    index,
-    id: item.id ?? newId(),
-    idGiven: item.id !== undefined,
-    event: { type: item.type, data: data.data } as DomainEvent,
-    kind: definition.kind,
-    entityId: definition.kind === 'city' ? undefined : item.entityId,
-    stream,
-    occurredAt: item.occurredAt,
-    reason: item.reason,
-  };
-}
-
-function assertUniqueIds(items: ParsedItem[]): void {
+function assertUniqueIds(items: readonly ParsedItem[]): void {
   const seen = new Map<string, number>();
   for (const item of items) {
     const first = seen.get(item.id);

@@ -1,8 +1,12 @@
+import { canonicalJson } from '../audit/canonicalJson.js';
 import { sealEvents } from '../audit/hashChain.js';
+import { recordCanonicalText, recordedCanonicalText } from '../core/canonicalText.js';
 import type { Clock } from '../core/clock.js';
 import { ConcurrencyError } from '../core/errors.js';
+import { assertCityId } from '../domain/streams.js';
 import type { AppendResult, EventStore, NewEvent, Position, StreamWrite } from '../eventStore/port.js';
-import { type BatchPlan, type PlannedWrite, planBatch } from './plan.js';
+import { type ItemParser, type ParsedItem, parseItems } from './parseItems.js';
+import { type BatchPlan, type PlannedWrite, planBatch, planParsed } from './plan.js';
 import type { StateLoader } from './stateLoader.js';
 import { createCachedStoreLoader } from './streamCache.js';
 import type { BatchResult, ItemResult, WriteContext } from './types.js';
@@ -38,6 +42,8 @@ export interface WriterOptions {
   loader?: StateLoader;
   /** How often a batch is decided again after a concurrency conflict before the conflict is returned (default 3). */
   maxAttempts?: number;
+  /** Parses batches off the event loop (parseWorkers.ts). Default: in process. */
+  parser?: ItemParser;
 }
 
 /** Creates the write pipeline over an event store. */
@@ -50,13 +56,14 @@ export function createWriter(options: WriterOptions): Writer {
 
   async function appendOnce(
     city: string,
-    items: readonly unknown[],
-    ctx: WriteContext,
+    parsed: readonly ParsedItem[],
+    ctx: WriteContext & { now: Date },
   ): Promise<BatchResult> {
     const session = cache ? await cache.begin() : undefined;
-    const plan = await planBatch(city, items, withNow(ctx), session ?? options.loader!);
+    const plan = await planParsed(city, parsed, ctx, session ?? options.loader!);
     const results: ItemResult[] = [...plan.duplicates];
     if (plan.writes.length > 0) {
+      rememberDataTexts(plan.writes);
       const sealed = plan.writes.map((w) =>
         sealEvents(w.stream, w.baseRevision + 1, w.prevHash, w.events as NewEvent[]),
       );
@@ -96,10 +103,16 @@ export function createWriter(options: WriterOptions): Writer {
   }
 
   return {
-    async appendBatch(city, items, ctx) {
+    async appendBatch(cityInput, items, ctx) {
+      const city = assertCityId(cityInput);
+      const timed = withNow(ctx);
+      // Parsing needs no state: done once, whatever the retries below
+      const parsed = options.parser
+        ? await options.parser.parse(city, items, timed.now)
+        : parseItems(city, items, timed.now);
       for (let attempt = 1; ; attempt++) {
         try {
-          return await appendOnce(city, items, ctx);
+          return await appendOnce(city, parsed, timed);
         } catch (err) {
           // Someone appended to one of our streams between read and write: decide again on the new state.
           if (err instanceof ConcurrencyError && attempt < maxAttempts) continue;
@@ -112,6 +125,21 @@ export function createWriter(options: WriterOptions): Writer {
       return planBatch(city, items, withNow(ctx), loader);
     },
   };
+}
+
+/**
+ * Records each event's data as its canonical JSON (unless the parse workers already did), so the hash and
+ * the store's row are written from one serialisation (see core/canonicalText.ts).
+ */
+function rememberDataTexts(writes: PlannedWrite[]): void {
+  for (const write of writes) {
+    for (const event of write.events) {
+      const data = event.data;
+      if (typeof data !== 'object' || data === null || recordedCanonicalText(data) !== undefined) continue;
+      const text = canonicalJson(data);
+      if (text !== undefined) recordCanonicalText(data, text);
+    }
+  }
 }
 
 /**

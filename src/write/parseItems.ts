@@ -1,0 +1,95 @@
+import { type FieldIssue, ValidationError } from '../core/errors.js';
+import { newId } from '../core/ids.js';
+import { validationErrorFromZod } from '../core/zodIssues.js';
+import { type DomainEvent, EVENT_TYPES, eventDefinition, type StreamKindOfEvent } from '../domain/events.js';
+import { FUTURE_TOLERANCE_MS } from '../domain/rules.js';
+import { cityStream, entityStream } from '../domain/streams.js';
+import { proposedItemSchema } from './types.js';
+
+/**
+ * The first step of the write pipeline: each proposed item checked against its envelope and its event
+ * type's schema (unknown fields rejected), the time it claims checked against now, and its stream named.
+ * It needs no state, so it can run anywhere: in process, or in the parse workers (parseWorkers.ts).
+ */
+
+/** A parsed, typed item: its event, the stream it belongs to, and its id (given or fresh). */
+export interface ParsedItem {
+  index: number;
+  id: string;
+  idGiven: boolean;
+  event: DomainEvent;
+  kind: StreamKindOfEvent;
+  entityId: string | undefined;
+  stream: string;
+  occurredAt: string | undefined;
+  reason: string | undefined;
+}
+
+export function fail(index: number, field: string, value: unknown, message: string): never {
+  const issue: FieldIssue = { index, field, value, message };
+  throw new ValidationError(
+    `Event at index ${index}: ${field} ${message} (value: ${JSON.stringify(value) ?? 'undefined'})`,
+    [issue],
+  );
+}
+
+export function parseItem(city: string, input: unknown, index: number, now: Date): ParsedItem {
+  const envelope = proposedItemSchema.safeParse(input);
+  if (!envelope.success) {
+    throw validationErrorFromZod(envelope.error, { input, index, what: 'Invalid event' });
+  }
+  const item = envelope.data;
+  const definition = eventDefinition(item.type);
+  if (!definition) {
+    fail(index, 'type', item.type, `is not an event type (one of ${EVENT_TYPES.join(', ')})`);
+  }
+  const data = definition.schema.safeParse(item.data);
+  if (!data.success) {
+    throw validationErrorFromZod(data.error, {
+      input: item.data,
+      index,
+      prefix: 'data',
+      what: 'Invalid event',
+    });
+  }
+  if (item.occurredAt && Date.parse(item.occurredAt) > now.getTime() + FUTURE_TOLERANCE_MS) {
+    fail(index, 'occurredAt', item.occurredAt, `is in the future (now is ${now.toISOString()})`);
+  }
+  let stream: string;
+  if (definition.kind === 'city') {
+    if (item.entityId !== undefined && item.entityId !== city) {
+      fail(
+        index,
+        'entityId',
+        item.entityId,
+        `must be absent for a city event (the stream is the city's own)`,
+      );
+    }
+    stream = cityStream(city);
+  } else {
+    if (item.entityId === undefined) fail(index, 'entityId', undefined, `is required for ${item.type}`);
+    stream = entityStream(definition.kind, city, item.entityId);
+  }
+  return {
+    index,
+    id: item.id ?? newId(),
+    idGiven: item.id !== undefined,
+    event: { type: item.type, data: data.data } as DomainEvent,
+    kind: definition.kind,
+    entityId: definition.kind === 'city' ? undefined : item.entityId,
+    stream,
+    occurredAt: item.occurredAt,
+    reason: item.reason,
+  };
+}
+
+/** Parses a batch's items in order (throws on the first bad one, naming its index, field and value). */
+export function parseItems(city: string, items: readonly unknown[], now: Date): ParsedItem[] {
+  return items.map((item, index) => parseItem(city, item, index, now));
+}
+
+/** Something that parses a batch's items off the caller's thread (parseWorkers.ts); the writer falls back to parseItems. */
+export interface ItemParser {
+  parse(city: string, items: readonly unknown[], now: Date): Promise<ParsedItem[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,37 @@
+import type { FieldIssue } from '../core/errors.js';
+import type { StreamKindOfEvent } from '../domain/events.js';
+
+/** What the write path posts to a parse worker: a chunk of a batch's items, starting at batch index `offset`. */
+export interface ParseJob {
+  job: number;
+  city: string;
+  nowMs: number;
+  offset: number;
+  items: unknown[];
+}
+
+/** A parsed item as it comes back from a worker: the data as its canonical JSON text. */
+export interface WireItem {
+  index: number;
+  id: string;
+  idGiven: boolean;
+  type: string;
+  dataText: string;
+  kind: StreamKindOfEvent;
+  entityId: string | undefined;
+  stream: string;
+  occurredAt: string | undefined;
+  reason: string | undefined;
+}
+
+/** An error a worker caught: an AppError's parts, or (bug) an unexpected error's message. */
+export interface WireError {
+  status: number;
+  code: string;
+  message: string;
+  issues?: FieldIssue[];
+  extra?: Record<string, unknown>;
+  bug?: boolean;
+}
+
+export type ParseReply = { job: number; items: WireItem[] } | { job: number; error: WireError };

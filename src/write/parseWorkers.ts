@@ -1,0 +1,145 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { recordCanonicalText } from '../core/canonicalText.js';
+import { AppError, ValidationError } from '../core/errors.js';
+import type { DomainEvent } from '../domain/events.js';
+import { type ItemParser, type ParsedItem, parseItems } from './parseItems.js';
+import type { ParseJob, ParseReply, WireError, WireItem } from './parseWire.js';
+
+export interface ParseWorkersOptions {
+  /** Worker threads; 0 parses in process. */
+  workers: number;
+  /** Batches smaller than this are parsed in process: the round trip would cost more than it saves. Default 32. */
+  minItems?: number;
+  /** Items per chunk at least, so a batch is spread over the workers only when it is worth it. Default 200. */
+  minChunk?: number;
+}
+
+/** The default number of parse workers: the cores beyond the one the event loop runs on, at most 4. */
+export function defaultParseWorkers(): number {
+  return Math.max(0, Math.min(4, availableParallelism() - 1));
+}
+
+interface Pending {
+  resolve(items: WireItem[]): void;
+  reject(error: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  pending: Map<number, Pending>;
+}
+
+const workerModule = new URL(
+  import.meta.url.endsWith('.ts') ? './parseWorker.ts' : './parseWorker.js',
+  import.meta.url,
+).href;
+
+/**
+ * Parses batches in worker threads, so that the event loop (which decides, seals and appends, and serves
+ * every other request) spends no time on schema validation: with several requests in flight, the next
+ * batch is parsed while the current one is appended. A batch is split into chunks over the workers; the
+ * answer is exactly what parseItems gives in process (same items, same errors with index, field and value).
+ * Each item's data comes back as its canonical JSON text, recorded for the hash and the store (canonicalText.ts).
+ */
+export function createParseWorkers(options: ParseWorkersOptions): ItemParser {
+  const minItems = options.minItems ?? 32;
+  const minChunk = options.minChunk ?? 200;
+  let nextJob = 0;
+  let closed = false;
+  const slots: Slot[] = [];
+
+  const spawn = (): Slot => {
+    const worker = new Worker(new URL('./workerBootstrap.mjs', import.meta.url), {
+      workerData: { module: workerModule },
+    });
+    // Idle workers must not keep a process alive that has nothing else to do.
+    worker.unref();
+    const slot: Slot = { worker, pending: new Map() };
+    worker.on('message', (reply: ParseReply) => {
+      const pending = slot.pending.get(reply.job);
+      if (!pending) return;
+      slot.pending.delete(reply.job);
+      if ('error' in reply) pending.reject(toError(reply.error));
+      else pending.resolve(reply.items);
+    });
+    const fail = (error: Error) => {
+      for (const p of slot.pending.values()) p.reject(error);
+      slot.pending.clear();
+      // A dead worker is replaced, so one crash does not take parsing down for good.
+      const at = slots.indexOf(slot);
+      if (at >= 0 && !closed) slots[at] = spawn();
+    };
+    worker.on('error', fail);
+    worker.on('exit', (code) => {
+      if (!closed) fail(new Error(`a parse worker exited with code ${code}`));
+    });
+    return slot;
+  };
+  for (let i = 0; i < options.workers; i++) slots.push(spawn());
+
+  const run = (slot: Slot, job: ParseJob) =>
+    new Promise<WireItem[]>((resolve, reject) => {
+      slot.pending.set(job.job, { resolve, reject });
+      // The worker keeps the process alive while it owes an answer.
+      slot.worker.ref();
+      slot.worker.postMessage(job);
+    }).finally(() => {
+      if (slot.pending.size === 0) slot.worker.unref();
+    });
+
+  return {
+    async parse(city, items, now) {
+      if (slots.length === 0 || closed || items.length < minItems) return parseItems(city, items, now);
+      const chunks = Math.max(1, Math.min(slots.length, Math.floor(items.length / minChunk)));
+      const size = Math.ceil(items.length / chunks);
+      // Least busy first, so concurrent batches spread over the workers.
+      const order = [...slots].sort((a, b) => a.pending.size - b.pending.size);
+      const settled = await Promise.allSettled(
+        Array.from({ length: chunks }, (_, c) =>
+          run(order[c % order.length]!, {
+            job: nextJob++,
+            city,
+            nowMs: now.getTime(),
+            offset: c * size,
+            items: items.slice(c * size, (c + 1) * size) as unknown[],
+          }),
+        ),
+      );
+      // As in process: the error of the first bad item, whichever chunk answered first
+      const failed = settled.find((s) => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      const parts = settled.map((s) => (s as PromiseFulfilledResult<WireItem[]>).value);
+      return parts.flat().map(fromWire);
+    },
+    async close() {
+      closed = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      slots.length = 0;
+    },
+  };
+}
+
+/** A worker's item as the pipeline's ParsedItem; its data is parsed from, and remembered with, its canonical text. */
+function fromWire(item: WireItem): ParsedItem {
+  const data: unknown = JSON.parse(item.dataText);
+  if (typeof data === 'object' && data !== null) recordCanonicalText(data, item.dataText);
+  return {
+    index: item.index,
+    id: item.id,
+    idGiven: item.idGiven,
+    event: { type: item.type, data } as DomainEvent,
+    kind: item.kind,
+    entityId: item.entityId,
+    stream: item.stream,
+    occurredAt: item.occurredAt,
+    reason: item.reason,
+  };
+}
+
+/** The error a worker reported, as the same error class the in-process parse throws. */
+function toError(error: WireError): Error {
+  if (error.bug) return new Error(error.message);
+  if (error.code === 'validation-error') return new ValidationError(error.message, error.issues ?? []);
+  return new AppError(error.status, error.code, error.message, error.issues ?? [], error.extra ?? {});
+}
