@@ -1,7 +1,8 @@
 /**
  * The consoles of the live benchmark, in their own process (so their JSON parsing does not run on the
  * server's core): socket.io-client connections driven over IPC by bench/workloads/live.ts.
- * Commands: `connect` (live subscriptions or raw rooms), `report` (latency histogram, gaps, duplicates), `close`.
+ * Commands: `connect` (live subscriptions or raw rooms), `report` (latency histogram, gaps, duplicates), `close`,
+ * `exit`.
  */
 import { io as connect, type Socket } from 'socket.io-client';
 import { createClientView } from '../../src/realtime/clientView.js';
@@ -19,7 +20,8 @@ type Command =
       clients: number;
     }
   | { cmd: 'report' }
-  | { cmd: 'close' };
+  | { cmd: 'close' }
+  | { cmd: 'exit' };
 
 const BUCKET_MS = 1;
 const MAX_MS = 60_000;
@@ -122,6 +124,9 @@ process.on('message', async (command: Command) => {
         duplicates: views.reduce((n, v) => n + v.duplicates.length, 0),
         resyncs: views.reduce((n, v) => n + v.resyncs, 0),
       });
+    } else if (command.cmd === 'exit') {
+      for (const s of sockets) s.close();
+      process.send?.({ ok: true }, () => process.exit(0));
     } else {
       for (const s of sockets) s.close();
       sockets = [];

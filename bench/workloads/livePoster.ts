@@ -1,0 +1,65 @@
+/**
+ * The HTTP feeder of the live benchmark, in its own process (as the vehicles' gateway would be), so that
+ * building requests and reading answers does not run on the server's core. Driven over IPC by
+ * bench/workloads/live.ts: `{url, token, seconds}` posts RATE position reports per second in batches of
+ * BATCH for `seconds` (at most 16 requests open at a time, each report's `occurredAt` stamped when its
+ * request is built), waits for the open requests, and answers `{ok, sent, failed, seconds}`.
+ */
+import { BATCH, CITY, fleet, RATE, sleep } from './liveCity.js';
+
+interface Command {
+  url: string;
+  token: string;
+  seconds: number;
+  /** Exit (after the run), so that a CPU profile, when asked for, is written. */
+  exit?: boolean;
+}
+
+process.on('message', async ({ url, token, seconds, exit }: Command) => {
+  if (exit) process.exit(0);
+  try {
+    const vehicles = fleet(7);
+    const started = Date.now();
+    let sent = 0;
+    let inFlight = 0;
+    let failed = 0;
+    const post = async (body: string) => {
+      inFlight++;
+      try {
+        const res = await fetch(`${url}/api/v1/cities/${CITY}/events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body,
+        });
+        if (res.status !== 201) failed++;
+        await res.arrayBuffer();
+      } catch {
+        failed++;
+      } finally {
+        inFlight--;
+      }
+    };
+    while (Date.now() - started < seconds * 1_000) {
+      const due = Math.floor(((Date.now() - started) / 1_000) * RATE);
+      while (sent + BATCH <= due && inFlight < 16) {
+        const occurredAt = new Date().toISOString();
+        const events = Array.from({ length: BATCH }, () => {
+          const v = vehicles.next();
+          return {
+            type: 'VehiclePositionReported',
+            entityId: v.id,
+            data: { location: { type: 'Point', coordinates: [v.lon, v.lat] } },
+            occurredAt,
+          };
+        });
+        void post(JSON.stringify({ source: 'bench', events }));
+        sent += BATCH;
+      }
+      await sleep(2);
+    }
+    while (inFlight > 0) await sleep(5);
+    process.send?.({ ok: true, sent, failed, seconds: (Date.now() - started) / 1_000 });
+  } catch (error) {
+    process.send?.({ ok: false, error: (error as Error).message });
+  }
+});

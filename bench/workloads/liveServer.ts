@@ -1,0 +1,240 @@
+/**
+ * The server under test of the live benchmark, in its own process so that what it measures (CPU, RSS) is
+ * the server's alone: SQLite store, writer, projection runner, the HTTP app and `/live` on one Socket.IO
+ * server, plus the baseline's raw namespace `/raw` on the same server. Run with `--expose-gc` so that RSS
+ * is read after a full collection. Driven over IPC by bench/workloads/live.ts; every command is answered
+ * with `{ok: true, ...}` or `{ok: false, error}`:
+ * - `start`: builds the city (5,000 registered buses) and listens; answers `{url, operator, viewer}`
+ * - `rss` `{gc}`: RSS in MB (after a forced full GC when `gc`)
+ * - `drain`: waits until the twin has applied the store's head
+ * - `port` `{seconds}`: appends RATE reports/s straight through the store port (no HTTP, no writer)
+ * - `raw` `{seconds}`: broadcasts the same kind of updates raw to the tile rooms, batched per 100 ms
+ * - `close`: closes everything and exits (so a `--cpu-prof` profile is written)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Server } from 'socket.io';
+import { createKeyRegistry } from '../../src/access/keyRegistry.js';
+import { loadConfig } from '../../src/config.js';
+import { systemClock } from '../../src/core/clock.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
+import { createApp } from '../../src/http/app.js';
+import { attachLiveGateway, liveTwinSourceOf } from '../../src/realtime/gateway.js';
+import { createGeofenceRegistry } from '../../src/realtime/geofenceRegistry.js';
+import { liveParser } from '../../src/realtime/wireParser.js';
+import { createCityTwin } from '../../src/twin/cityTwin.js';
+import { createProjectionRunner } from '../../src/twin/projectionRunner.js';
+import { createWriter } from '../../src/write/writer.js';
+import {
+  BATCH,
+  CITY,
+  EAST,
+  fleet,
+  NORTH,
+  RATE,
+  SOUTH,
+  sleep,
+  TILES,
+  tileOf,
+  VEHICLES,
+  WEST,
+} from './liveCity.js';
+
+type Command =
+  | { cmd: 'start' }
+  | { cmd: 'rss'; gc: boolean }
+  | { cmd: 'drain' }
+  | { cmd: 'port'; seconds: number }
+  | { cmd: 'raw'; seconds: number }
+  | { cmd: 'close' };
+
+const dir = mkdtempSync(join(tmpdir(), 'urban-twin-live-'));
+const store = createSqliteEventStore(join(dir, 'events.sqlite'));
+const writer = createWriter({ store, clock: systemClock });
+const keys = createKeyRegistry(store);
+const runner = createProjectionRunner({ store, snapshotEveryEvents: Number.POSITIVE_INFINITY });
+const geofences = createGeofenceRegistry(store);
+const vehicles = fleet(7);
+let close: (() => Promise<void>) | undefined;
+let io: Server | undefined;
+
+async function start() {
+  const operator = (
+    await keys.create({ role: 'operator', cities: [CITY] }, { actor: 'bench', source: 'bench' })
+  ).key;
+  const viewer = (await keys.create({ role: 'viewer', cities: [CITY] }, { actor: 'bench', source: 'bench' }))
+    .key;
+  const ctx = { actor: 'bench', source: 'bench', correlationId: 'bench-setup' };
+  const ring = [
+    [WEST, SOUTH],
+    [EAST, SOUTH],
+    [EAST, NORTH],
+    [WEST, NORTH],
+    [WEST, SOUTH],
+  ];
+  await writer.appendBatch(
+    CITY,
+    [
+      {
+        type: 'CityRegistered',
+        data: {
+          name: 'Benchville',
+          country: 'RO',
+          timezone: 'Europe/Bucharest',
+          boundary: { type: 'Polygon', coordinates: [ring] },
+          population: 1_000_000,
+          districts: [],
+        },
+      },
+    ],
+    ctx,
+  );
+  for (let i = 0; i < VEHICLES; i += 1_000) {
+    await writer.appendBatch(
+      CITY,
+      vehicles.at.slice(i, i + 1_000).map((p, k) => ({
+        type: 'MobilityAssetRegistered',
+        entityId: `bus-${i + k}`,
+        data: { kind: 'bus', location: { type: 'Point', coordinates: [p[0]!, p[1]!] }, operator: 'bench' },
+      })),
+      ctx,
+    );
+  }
+  await runner.start();
+  await runner.waitUntilCaughtUp(60_000);
+  await geofences.start();
+  const app = createApp({
+    config: loadConfig({ EVENT_STORE: 'sqlite', SEED: 'false', LOG_LEVEL: 'silent' }),
+    store,
+    clock: systemClock,
+    logger: silentLogger(),
+    keys,
+    writer,
+    geofences,
+    twins: runner.twins,
+    runner,
+  });
+  const server = createServer(app);
+  const sio = new Server(server, { serveClient: false, parser: liveParser });
+  io = sio;
+  const live = attachLiveGateway(sio, {
+    store,
+    twin: liveTwinSourceOf(runner),
+    geofences,
+    scratchTwin: createCityTwin,
+    authenticate: (token) => keys.authenticate(token),
+  });
+  // The baseline's raw rooms, on the same Socket.IO server.
+  sio.of('/raw').on('connection', (socket) => {
+    const tile = Number((socket.handshake.auth as { tile?: number }).tile ?? 0);
+    void socket.join(`tile-${tile}`);
+    socket.emit('ready');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  close = async () => {
+    await live.close();
+    sio.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, operator, viewer };
+}
+
+async function drain() {
+  const head = await store.headPosition();
+  if (head !== undefined) await runner.waitForPosition(head, 120_000);
+}
+
+/** The same reports appended through the store port, as a second writer in the process would. */
+async function portAppends(seconds: number) {
+  const started = Date.now();
+  let sent = 0;
+  while (Date.now() - started < seconds * 1_000) {
+    const due = Math.floor(((Date.now() - started) / 1_000) * RATE);
+    while (sent + BATCH <= due) {
+      const occurredAt = new Date().toISOString();
+      const writes = Array.from({ length: BATCH }, () => {
+        const v = vehicles.next();
+        return {
+          stream: `mobility-${CITY}.${v.id}`,
+          events: [
+            {
+              id: crypto.randomUUID(),
+              type: 'VehiclePositionReported',
+              data: { location: { type: 'Point', coordinates: [v.lon, v.lat] } },
+              metadata: {
+                actor: 'bench',
+                source: 'bench',
+                occurredAt,
+                correlationId: 'bench',
+                causationId: null,
+              },
+            },
+          ],
+        };
+      });
+      await store.appendMany(writes);
+      sent += BATCH;
+    }
+    await sleep(2);
+  }
+  await drain();
+  return { sent, seconds: (Date.now() - started) / 1_000 };
+}
+
+/** The baseline: the same kind of updates, batched per 100 ms, emitted raw to the tile rooms. */
+async function rawBroadcast(seconds: number) {
+  const raw = io!.of('/raw');
+  const started = Date.now();
+  let sent = 0;
+  let pending: Array<Array<{ id: string; c: number[]; t: number }>> = TILES.map(() => []);
+  let lastFlush = started;
+  while (Date.now() - started < seconds * 1_000) {
+    const due = Math.floor(((Date.now() - started) / 1_000) * RATE);
+    while (sent < due) {
+      const v = vehicles.next();
+      pending[tileOf(v.lon, v.lat)]!.push({ id: v.id, c: [v.lon, v.lat], t: Date.now() });
+      sent++;
+    }
+    if (Date.now() - lastFlush >= 100) {
+      pending.forEach((batch, tile) => {
+        if (batch.length > 0) raw.to(`tile-${tile}`).emit('raw', batch);
+      });
+      pending = TILES.map(() => []);
+      lastFlush = Date.now();
+    }
+    await sleep(2);
+  }
+  return { sent, seconds: (Date.now() - started) / 1_000 };
+}
+
+const rss = (gc: boolean) => {
+  if (gc) (globalThis as { gc?: () => void }).gc?.();
+  return Math.round(process.memoryUsage().rss / 1e5) / 10;
+};
+
+process.on('message', async (command: Command) => {
+  try {
+    if (command.cmd === 'start') process.send?.({ ok: true, ...(await start()) });
+    else if (command.cmd === 'rss') process.send?.({ ok: true, rss: rss(command.gc) });
+    else if (command.cmd === 'drain') {
+      await drain();
+      process.send?.({ ok: true });
+    } else if (command.cmd === 'port') process.send?.({ ok: true, ...(await portAppends(command.seconds)) });
+    else if (command.cmd === 'raw') process.send?.({ ok: true, ...(await rawBroadcast(command.seconds)) });
+    else {
+      await close?.();
+      await geofences.close();
+      await runner.stop();
+      await keys.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+      process.send?.({ ok: true }, () => process.exit(0));
+    }
+  } catch (error) {
+    process.send?.({ ok: false, error: String((error as Error).stack ?? error) });
+  }
+});
