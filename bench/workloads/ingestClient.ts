@@ -1,30 +1,38 @@
 /**
  * The HTTP client of the ingest benchmark, in its own process as a real feeder would be, so that building
  * requests and reading answers does not run on the server's core. Driven over IPC by bench/workloads/ingest.ts:
- * it receives `{url, headers, file}` where `file` holds one request body per line, posts them one after the
- * other (each batch waits for the previous answer, as a feeder whose batches depend on each other must),
- * and answers `{ok, seconds, latencies}` or `{ok: false, error}`.
+ * it receives `{url, headers, prelude?, files}` where each file holds one feeder's request bodies, one per line. Each
+ * feeder posts its bodies one after the other (a batch waits for the previous answer, as a feeder whose
+ * batches depend on each other must); the feeders run side by side. Answers `{ok, seconds, latencies}`
+ * (seconds: until the last feeder is done) or `{ok: false, error}`.
  */
 import { readFileSync } from 'node:fs';
 
 interface Command {
   url: string;
   headers: Record<string, string>;
-  file: string;
+  /** Posted first, alone (the city's own events, which every feeder's events need). */
+  prelude?: string;
+  files: string[];
 }
 
-process.on('message', async ({ url, headers, file }: Command) => {
+process.on('message', async ({ url, headers, prelude, files }: Command) => {
   try {
-    const bodies = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
+    const feeds = files.map(lines);
     const latencies: number[] = [];
+    const feed = async (bodies: string[]) => {
+      for (const body of bodies) {
+        const sent = process.hrtime.bigint();
+        const res = await fetch(url, { method: 'POST', headers, body });
+        const text = await res.text();
+        if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 500)}`);
+        latencies.push(Number(process.hrtime.bigint() - sent) / 1e6);
+      }
+    };
     const started = process.hrtime.bigint();
-    for (const body of bodies) {
-      const sent = process.hrtime.bigint();
-      const res = await fetch(url, { method: 'POST', headers, body });
-      const text = await res.text();
-      if (res.status !== 201) throw new Error(`ingest answered ${res.status}: ${text.slice(0, 500)}`);
-      latencies.push(Number(process.hrtime.bigint() - sent) / 1e6);
-    }
+    if (prelude) await feed(lines(prelude));
+    await Promise.all(feeds.map(feed));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     process.send?.({ ok: true, seconds, latencies }, () => process.exit(0));
   } catch (error) {

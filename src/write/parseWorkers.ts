@@ -15,9 +15,14 @@ export interface ParseWorkersOptions {
   minChunk?: number;
 }
 
-/** The default number of parse workers: the cores beyond the one the event loop runs on, at most 4. */
+/**
+ * The default number of parse workers: one per core (at most 4), none on a single core. While one batch is
+ * parsed the event loop mostly waits for it, so a batch split over every core comes back soonest; with
+ * many requests in flight the operating system shares the cores between the workers and the event loop.
+ */
 export function defaultParseWorkers(): number {
-  return Math.max(0, Math.min(4, availableParallelism() - 1));
+  const cores = availableParallelism();
+  return cores > 1 ? Math.min(4, cores) : 0;
 }
 
 interface Pending {
