@@ -187,10 +187,7 @@ export function evolveBuilding(
     }
     case 'MeterReadingRecorded': {
       const d = event.data;
-      // A reading belongs to the month in which its period ends (a period ending at 00:00 on the 1st
-      // belongs to the month before).
-      const end = new Date(Date.parse(d.periodEnd) - 1);
-      const month = end.getUTCFullYear() * 12 + end.getUTCMonth();
+      const month = readingMonth(d.periodEnd);
       const latest = state.meterLatestMonth === null ? month : Math.max(state.meterLatestMonth, month);
       const oldest = latest - METER_WINDOW_MONTHS + 1;
       if (month < oldest) return touched(state, env.occurredAt);
@@ -215,16 +212,6 @@ export function evolveBuilding(
         if (cleared) for (const i of cleared) slotMonth[i] = -1;
         slotMonth[slot] = month;
       }
-      const withCleared = (slots: number[]): number[] => {
-        if (!cleared) return slots;
-        let copy: number[] | undefined;
-        for (const i of cleared) {
-          if (slots[i] === 0) continue;
-          copy ??= slots.slice();
-          copy[i] = 0;
-        }
-        return copy ?? slots;
-      };
       const meter: MeterBuckets = {};
       for (const c of ENERGY_CARRIERS) {
         const slots = state.meter[c];
@@ -236,9 +223,9 @@ export function evolveBuilding(
           meter[c] = target;
           continue;
         }
-        const kept = withCleared(slots);
+        const kept = cleared ? withCleared(slots, cleared) : slots;
         // A carrier whose readings all left the window is no longer metered (its estimate applies again).
-        if (kept.some(Boolean)) meter[c] = kept;
+        if (anyNonZero(kept)) meter[c] = kept;
       }
       if (!meter[d.carrier]) {
         const target = new Array<number>(METER_WINDOW_MONTHS).fill(0);
@@ -288,6 +275,57 @@ export function evolveBuilding(
     default:
       return assertNever(event, 'building event');
   }
+}
+
+/** `slots` with the cleared slots set to 0: the same array when none of them held anything. */
+function withCleared(slots: number[], cleared: number[]): number[] {
+  let copy: number[] | undefined;
+  for (const i of cleared) {
+    if (slots[i] === 0) continue;
+    copy ??= slots.slice();
+    copy[i] = 0;
+  }
+  return copy ?? slots;
+}
+
+function anyNonZero(slots: number[]): boolean {
+  for (let i = 0; i < slots.length; i++) if (slots[i]) return true;
+  return false;
+}
+
+const digit = (s: string, i: number) => s.charCodeAt(i) - 48;
+
+/**
+ * The month index (`year*12+month`) a reading belongs to: the month in which its period ends, a period
+ * ending at 00:00 on the 1st belonging to the month before. UTC times (`...Z`) are read from the string
+ * (this runs for every reading of a replay); anything else goes through Date.
+ */
+export function readingMonth(periodEnd: string): number {
+  const n = periodEnd.length;
+  if (
+    n >= 20 &&
+    periodEnd.charCodeAt(n - 1) === 90 &&
+    periodEnd.charCodeAt(4) === 45 &&
+    periodEnd.charCodeAt(7) === 45 &&
+    periodEnd.charCodeAt(10) === 84
+  ) {
+    const year =
+      digit(periodEnd, 0) * 1000 + digit(periodEnd, 1) * 100 + digit(periodEnd, 2) * 10 + digit(periodEnd, 3);
+    const month = digit(periodEnd, 5) * 10 + digit(periodEnd, 6) - 1;
+    const day = digit(periodEnd, 8) * 10 + digit(periodEnd, 9);
+    let midnight = true;
+    for (let i = 11; i < n - 1; i++) {
+      const c = periodEnd.charCodeAt(i);
+      if (c !== 48 && c !== 58 && c !== 46) {
+        midnight = false;
+        break;
+      }
+    }
+    const index = year * 12 + month;
+    if (year >= 1000 && month >= 0 && month < 12) return day === 1 && midnight ? index - 1 : index;
+  }
+  const end = new Date(Date.parse(periodEnd) - 1);
+  return end.getUTCFullYear() * 12 + end.getUTCMonth();
 }
 
 function totalKwh(values: CarrierValues): number {

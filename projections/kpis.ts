@@ -1,7 +1,7 @@
 import type { EnergyCarrier } from '../src/domain/city/events.js';
 import { ENERGY_CARRIERS } from '../src/domain/city/events.js';
 import type { BuildingEnergy, BuildingState } from './buildings.js';
-import { CLASSES_A_TO_C } from './energy.js';
+import { type CarrierValues, CLASSES_A_TO_C } from './energy.js';
 import type { GridState } from './grid.js';
 import { utilisation } from './grid.js';
 import type { MobilityState } from './mobility.js';
@@ -9,7 +9,12 @@ import type { MobilityState } from './mobility.js';
 /**
  * KPI contributions. Every entity contributes a fixed vector of additive numbers to its district and to the
  * city; applying an event subtracts the entity's old vector and adds its new one, so KPIs are never
- * recomputed from scratch. Ratios (shares, per-1,000) are formed from the sums when read.
+ * recomputed from scratch. Ratios (shares, per-1,000) and CO2e (final energy per carrier x the emission
+ * factors in force) are formed from the sums when read.
+ *
+ * Every value is kept in integer thousandths (`KPI_SCALE`): sums of integers below 2^53 are exact, so they do
+ * not depend on the order of additions. A snapshot plus a tail, a deferred bulk replay and a replay event by
+ * event all end in bit-identical sums, and a contribution can be brought up to date whenever it is cheapest.
  */
 export const KPI_FIELDS = [
   'buildings',
@@ -26,7 +31,6 @@ export const KPI_FIELDS = [
   'energy:heating-oil',
   'energy:biomass',
   'energy:lpg',
-  'co2eKg',
   'pvKWp',
   'pvYieldKwh',
   'retrofits',
@@ -48,9 +52,13 @@ export type KpiField = (typeof KPI_FIELDS)[number];
 export const F = Object.fromEntries(KPI_FIELDS.map((f, i) => [f, i])) as Record<KpiField, number>;
 export const KPI_WIDTH = KPI_FIELDS.length;
 
+/** Contributions and sums are integers in units of 1/KPI_SCALE of the field's unit (kWh, m2, kW, count). */
+export const KPI_SCALE = 1_000;
+const q = (v: number) => Math.round(v * KPI_SCALE);
+
 /**
- * One entity's additive KPI numbers, indexed by `F`. A plain array rather than a Float64Array: one is made per
- * applied event, and small plain arrays are far cheaper to allocate and collect than typed-array buffers.
+ * One entity's additive KPI numbers (scaled integers, see KPI_SCALE), indexed by `F`. A plain array rather
+ * than a Float64Array: small plain arrays are far cheaper to allocate and collect than typed-array buffers.
  */
 export type Contribution = number[];
 
@@ -67,33 +75,33 @@ export interface Coverage {
 
 export const COVERAGE_RADIUS_M = 400;
 
-/** A building's KPI contribution. */
+/** A building's KPI contribution (energy only: CO2e is formed from the carrier sums when read). */
 export function buildingContribution(
   state: BuildingState,
-  energy: BuildingEnergy,
+  energy: Pick<BuildingEnergy, 'finalEnergy'>,
   coverage: Coverage,
 ): Contribution {
   const v = zeros();
-  v[F.buildings] = 1;
-  v[F.floorAreaM2] = state.grossFloorAreaM2;
+  const area = q(state.grossFloorAreaM2);
+  v[F.buildings] = KPI_SCALE;
+  v[F.floorAreaM2] = area;
   if (state.energyClass !== undefined) {
-    v[F.certifiedFloorAreaM2] = state.grossFloorAreaM2;
-    if (CLASSES_A_TO_C.has(state.energyClass)) v[F.floorAreaAtoCM2] = state.grossFloorAreaM2;
+    v[F.certifiedFloorAreaM2] = area;
+    if (CLASSES_A_TO_C.has(state.energyClass)) v[F.floorAreaAtoCM2] = area;
   }
   if (state.use === 'residential') {
-    v[F.residentialBuildings] = 1;
-    v[F.residentialNearCharger] = coverage.chargers > 0 ? 1 : 0;
-    v[F.residentialNearTransitStop] = coverage.transitStops > 0 ? 1 : 0;
+    v[F.residentialBuildings] = KPI_SCALE;
+    v[F.residentialNearCharger] = coverage.chargers > 0 ? KPI_SCALE : 0;
+    v[F.residentialNearTransitStop] = coverage.transitStops > 0 ? KPI_SCALE : 0;
   }
-  v[F.dwellings] = state.dwellings ?? 0;
+  v[F.dwellings] = q(state.dwellings ?? 0);
   for (let i = 0; i < ENERGY_CARRIERS.length; i++)
-    v[ENERGY_INDEX[i]!] = energy.finalEnergy[ENERGY_CARRIERS[i]!];
-  v[F.co2eKg] = energy.co2eKgPerYear;
-  v[F.pvKWp] = state.pvKWp;
-  v[F.pvYieldKwh] = state.pvYieldKwhPerYear;
-  v[F.retrofits] = state.retrofitCount;
-  v[F.retrofittedBuildings] = state.retrofitCount > 0 ? 1 : 0;
-  v[F.retrofitSavingsKwh] = state.retrofitSavingsKwhPerYear;
+    v[ENERGY_INDEX[i]!] = q(energy.finalEnergy[ENERGY_CARRIERS[i]!]);
+  v[F.pvKWp] = q(state.pvKWp);
+  v[F.pvYieldKwh] = q(state.pvYieldKwhPerYear);
+  v[F.retrofits] = q(state.retrofitCount);
+  v[F.retrofittedBuildings] = state.retrofitCount > 0 ? KPI_SCALE : 0;
+  v[F.retrofitSavingsKwh] = q(state.retrofitSavingsKwhPerYear);
   return v;
 }
 
@@ -102,29 +110,42 @@ export function mobilityContribution(state: MobilityState): Contribution {
   const v = zeros();
   switch (state.kind) {
     case 'ev-charger':
-      v[F.chargers] = 1;
-      v[F.chargerKw] = state.powerKw ?? 0;
+      v[F.chargers] = KPI_SCALE;
+      v[F.chargerKw] = q(state.powerKw ?? 0);
       break;
     case 'transit-stop':
-      v[F.transitStops] = 1;
+      v[F.transitStops] = KPI_SCALE;
       break;
     case 'bike-station':
-      v[F.bikeStations] = 1;
+      v[F.bikeStations] = KPI_SCALE;
       break;
     default:
-      v[F.vehicles] = 1;
+      v[F.vehicles] = KPI_SCALE;
   }
   return v;
+}
+
+/**
+ * Statuses in which a charger can be used. A charger that is out of service, in maintenance or offline does
+ * not count for the 400 m coverage KPI (it still counts in the charger totals while registered); a
+ * decommissioned one has left the layer.
+ */
+export const CHARGER_IN_SERVICE: ReadonlySet<string> = new Set(['available', 'occupied', 'in-service']);
+
+/** Whether an asset counts for the 400 m coverage KPIs: transit stops, and chargers in service. */
+export function coversResidents(state: MobilityState): boolean {
+  if (state.kind === 'transit-stop') return true;
+  return state.kind === 'ev-charger' && CHARGER_IN_SERVICE.has(state.status);
 }
 
 /** A grid element's KPI contribution. */
 export function gridContribution(state: GridState): Contribution {
   const v = zeros();
-  v[F.gridElements] = 1;
+  v[F.gridElements] = KPI_SCALE;
   const u = utilisation(state.lastLoadKw, state.capacityKw);
-  v[F.overloadedElements] = u !== null && u > 1 ? 1 : 0;
-  v[F.failedElements] = state.openFailures.length > 0 ? 1 : 0;
-  v[F.openFailures] = state.openFailures.length;
+  v[F.overloadedElements] = u !== null && u > 1 ? KPI_SCALE : 0;
+  v[F.failedElements] = state.openFailures.length > 0 ? KPI_SCALE : 0;
+  v[F.openFailures] = q(state.openFailures.length);
   return v;
 }
 
@@ -170,19 +191,25 @@ const r = (v: number, digits = 3) => {
 };
 const share = (part: number, whole: number) => (whole > 0 ? r(part / whole, 4) : null);
 
-/** Turns a sum vector into the KPI document (rounded for presentation; sums themselves stay exact). */
+/**
+ * Turns a sum vector into the KPI document (rounded for presentation; sums themselves stay exact). CO2e is
+ * the final energy of each carrier times the emission factor in force (kg CO2e/kWh).
+ */
 export function kpiValues(
   sum: ArrayLike<number>,
   population: number | null,
   peak: PeakElement | null,
+  factors: CarrierValues,
 ): KpiValues {
-  const g = (f: KpiField) => sum[F[f]] ?? 0;
+  const g = (f: KpiField) => (sum[F[f]] ?? 0) / KPI_SCALE;
   const energy = {} as Record<EnergyCarrier | 'total', number>;
   let total = 0;
+  let co2eKg = 0;
   for (const c of ENERGY_CARRIERS) {
     const kwh = g(`energy:${c}` as KpiField);
     energy[c] = r(kwh / 1000);
     total += kwh;
+    co2eKg += kwh * factors[c];
   }
   energy.total = r(total / 1000);
   const residential = g('residentialBuildings');
@@ -195,7 +222,7 @@ export function kpiValues(
       floorAreaM2: r(g('floorAreaM2'), 1),
     },
     finalEnergyMWhPerYear: energy,
-    co2eTonnesPerYear: r(g('co2eKg') / 1000),
+    co2eTonnesPerYear: r(co2eKg / 1000),
     renewables: {
       pvKWp: r(g('pvKWp')),
       pvGenerationMWhPerYear: r(g('pvYieldKwh') / 1000),
@@ -243,7 +270,8 @@ export const KPI_DEFINITIONS: Record<string, { unit: string; formula: string }> 
   },
   co2eTonnesPerYear: {
     unit: 't CO2e/yr',
-    formula: 'sum over carriers of final energy x emission factor (kg/kWh) / 1000',
+    formula:
+      "sum over carriers of final energy x the emission factor (kg/kWh) in force at the twin's time / 1000; a factor set is in force from 00:00 UTC of its validFrom date (at once when it has none); the twin's time is the latest occurredAt of the events applied to the city (validAt for a validAt query)",
   },
   renewables: {
     unit: 'kWp, MWh/yr',
@@ -264,7 +292,7 @@ export const KPI_DEFINITIONS: Record<string, { unit: string; formula: string }> 
   residentialShareWithin400mOfCharger: {
     unit: 'share 0..1',
     formula:
-      'residential buildings whose footprint centroid is <= 400 m (great circle) from a registered charger / residential buildings',
+      'residential buildings whose footprint centroid is <= 400 m (great circle) from a registered charger in service (status available, occupied or in-service; not out-of-service, maintenance or offline) / residential buildings',
   },
   residentialShareWithin400mOfTransitStop: {
     unit: 'share 0..1',

@@ -1,14 +1,24 @@
 import { booleanPointInPolygon } from '@turf/turf';
-import type { BuildingEnergy, BuildingState } from '../../projections/buildings.js';
+import type { BuildingState } from '../../projections/buildings.js';
 import { buildingEnergy, buildingShape } from '../../projections/buildings.js';
-import { type CityState, emptyCity, evolveCity } from '../../projections/city.js';
+import {
+  type CityState,
+  emptyCity,
+  evolveCity,
+  nextFactorChangeMs,
+  withFactorsAt,
+} from '../../projections/city.js';
+import type { CarrierValues } from '../../projections/energy.js';
 import type { EventEnvelope } from '../../projections/envelope.js';
 import { type GridState, gridShape } from '../../projections/grid.js';
 import {
   COVERAGE_RADIUS_M,
   type Contribution,
   type Coverage,
+  coversResidents,
   F,
+  KPI_SCALE,
+  KPI_WIDTH,
   type KpiValues,
   kpiValues,
   type PeakElement,
@@ -41,21 +51,31 @@ export interface TwinEvent {
 /** Where an event lands: parsed from its stream, or given explicitly (scenario overlays). */
 export type ApplyTarget = { kind: EntityKind; entityId: string } | { kind: 'city' };
 
-/** One entity of a layer: its projection state, its feature, its KPI contribution and where it counts. */
+/**
+ * One entity of a layer: its projection state, its feature, its KPI contribution and where it counts.
+ * A record belongs to the twin whose `epoch` it carries and is updated in place by that twin only; `clone()`
+ * gives both twins new epochs, so records they share are never written again (copy on write).
+ */
 export interface Entity<S> {
   state: S;
-  /** Made on first read (or when a change is reported), then cached: the record itself is never replaced in place. */
-  feature?: TwinFeature;
+  /** The contribution currently added to the KPI sums (out of date while the id is stale in a bulk replay). */
   contribution: Contribution;
   district: string | undefined;
   /** Representative point (centroid of a footprint, the point of an asset) for 400 m coverage. */
   point: [number, number];
+  /** Made on first read (or when a change is reported), then cached until the state changes. */
+  feature: TwinFeature | undefined;
+  /** The emission factors a cached building feature was made under (its CO2e depends on them). */
+  featureFactors: CarrierValues | undefined;
+  epoch: number;
 }
+
+/** Epochs of record ownership (see Entity); every twin and every clone takes a new one. */
+let epochs = 0;
 
 type StateOf = { buildings: BuildingState; mobility: MobilityState; grid: GridState };
 type Layers = { [L in LayerName]: Map<string, Entity<StateOf[L]>> };
 
-const COVERAGE_KINDS = new Set(['ev-charger', 'transit-stop']);
 const NO_COVERAGE: Coverage = Object.freeze({ chargers: 0, transitStops: 0 });
 
 export const CITY_TWIN_SNAPSHOT_VERSION = 1;
@@ -70,7 +90,13 @@ export interface CityTwinSnapshot {
   mobility: Array<[string, MobilityState, string | null, number[]]>;
   grid: Array<[string, GridState, string | null, number[]]>;
   coverage: Array<[string, number, number]>;
-  kpis: ReturnType<KpiAccumulator['toJSON']>;
+  /**
+   * The KPI sums of snapshots of earlier versions; no longer written or read: the sums are exact, so a
+   * restore adds up the entities' contributions again and gets the same numbers.
+   */
+  kpis?: unknown;
+  /** The twin's time (latest occurredAt applied, ISO), which decides the emission factors in force. */
+  clock?: string | null;
   /** Taken during a bulk replay: coverage is not yet recounted; the restored twin finishes it on first read. */
   deferred: boolean;
 }
@@ -81,6 +107,9 @@ const occurredAtOf = (event: TwinEvent): string => {
     ? meta.occurredAt
     : (event.recordedAt ?? '1970-01-01T00:00:00.000Z');
 };
+
+/** `Date#toISOString` output: 24 characters ending in Z; two such strings order like their times. */
+const isCanonicalIso = (s: string) => s.length === 24 && s.charCodeAt(23) === 90;
 
 /**
  * The twin of one city: three layers of GeoJSON features, a spatial index per layer, and KPIs kept
@@ -102,13 +131,22 @@ export class CityTwin {
   private peaks = new Map<string, PeakElement | null>();
   private dirtyPeaks = new Set<string>();
   private bulk = false;
+  /** Buildings and grid elements whose contribution is out of date (bulk replay only; see endBulk). */
+  private staleBuildings = new Set<string>();
+  private staleGrid = new Set<string>();
+  private gridTouched = false;
   private districtBoxes: Array<{ id: string; box: BBox; boundary: NonNullable<CityState['boundary']> }> = [];
+  private epoch = ++epochs;
+  /** The twin's time: the latest occurredAt applied (ISO), and when the factors in force change next. */
+  private clockIso: string | undefined;
+  private clockMs = Number.NEGATIVE_INFINITY;
+  private nextFactorChange = Number.POSITIVE_INFINITY;
 
   constructor(city: string) {
     this.city = city;
   }
 
-  /** The city's own state (name, boundary, districts, population, emission factors). */
+  /** The city's own state (name, boundary, districts, population, emission factors in force). */
   get info(): Readonly<CityState> {
     return this.cityState;
   }
@@ -116,6 +154,11 @@ export class CityTwin {
   /** Whether a CityRegistered event has been applied. */
   get registered(): boolean {
     return this.cityState.name !== undefined;
+  }
+
+  /** The twin's time: the latest occurredAt of the events applied (or set with `advanceClock`), ISO. */
+  get clock(): string | undefined {
+    return this.clockIso;
   }
 
   /**
@@ -131,68 +174,116 @@ export class CityTwin {
     this.applyEvent(event, target, false);
   }
 
+  /**
+   * Moves the twin's time forward to `ms` (a validAt query shows the city at that moment): emission factor
+   * sets whose validFrom has come are put in force. Never moves it back.
+   */
+  advanceClock(ms: number, emit = false): TwinChange[] {
+    if (!(ms > this.clockMsNow())) return [];
+    this.clockMs = ms;
+    this.clockIso = new Date(ms).toISOString();
+    return ms >= this.nextFactorChange ? this.refreshFactors(emit) : [];
+  }
+
   private applyEvent(event: TwinEvent, target: ApplyTarget | undefined, emit: boolean): TwinChange[] {
     if (event.position !== undefined) this.position = event.position;
     const to = target ?? targetOf(event.stream);
     if (!to) return [];
     const occurredAt = occurredAtOf(event);
+    const factorChanges = this.tick(occurredAt, emit);
     if (to.kind === 'city') {
-      if (!handlesCity(event.type)) return [];
-      return this.applyCity(event as unknown as CityEvent, occurredAt, emit);
+      if (!handlesCity(event.type)) return factorChanges;
+      const changes = this.applyCity(event as unknown as CityEvent, occurredAt, emit);
+      return factorChanges.length === 0 ? changes : [...factorChanges, ...changes];
     }
     const layer = LAYER_OF_KIND[to.kind];
-    if (!handles(layer, event.type)) return [];
+    if (!handles(layer, event.type)) return factorChanges;
     const env: EventEnvelope = { entityId: to.entityId, occurredAt };
+    let changes: TwinChange[];
     switch (layer) {
       case 'buildings': {
         const prev = this.layers.buildings.get(to.entityId);
         const next = PROJECTIONS.buildings.evolve(prev?.state, event as unknown as BuildingEvent, env);
-        return this.putBuilding(to.entityId, prev, next, emit);
+        changes = this.putBuilding(to.entityId, prev, next, emit);
+        break;
       }
       case 'mobility': {
         const prev = this.layers.mobility.get(to.entityId);
         const next = PROJECTIONS.mobility.evolve(prev?.state, event as unknown as MobilityEvent, env);
-        return this.putMobility(to.entityId, prev, next, emit);
+        changes = this.putMobility(to.entityId, prev, next, emit);
+        break;
       }
       case 'grid': {
         const prev = this.layers.grid.get(to.entityId);
         const next = PROJECTIONS.grid.evolve(prev?.state, event as unknown as GridEvent, env);
-        return this.putGrid(to.entityId, prev, next, emit);
+        changes = this.putGrid(to.entityId, prev, next, emit);
+        break;
       }
     }
+    return factorChanges.length === 0 ? changes : [...factorChanges, ...changes];
+  }
+
+  /**
+   * Advances the clock to an event's occurredAt. Canonical ISO strings (what the write path and the seeds
+   * produce) are compared as strings; anything else (an offset) is parsed.
+   */
+  private tick(occurredAt: string, emit: boolean): TwinChange[] {
+    const current = this.clockIso;
+    if (current !== undefined && isCanonicalIso(occurredAt) && isCanonicalIso(current)) {
+      if (occurredAt <= current) return [];
+      this.clockIso = occurredAt;
+      this.clockMs = Number.NaN; // parsed when needed
+      if (this.nextFactorChange === Number.POSITIVE_INFINITY) return [];
+      return this.clockMsNow() >= this.nextFactorChange ? this.refreshFactors(emit) : [];
+    }
+    const ms = Date.parse(occurredAt);
+    return Number.isNaN(ms) ? [] : this.advanceClock(ms, emit);
+  }
+
+  /** The clock in ms (parsed lazily after string-compared ticks). */
+  private clockMsNow(): number {
+    if (Number.isNaN(this.clockMs)) this.clockMs = Date.parse(this.clockIso!);
+    return this.clockMs;
+  }
+
+  /** Puts the emission factors in force at the twin's time (a validFrom date was reached). */
+  private refreshFactors(emit: boolean): TwinChange[] {
+    const before = this.cityState;
+    this.cityState = withFactorsAt(before, this.clockMsNow());
+    this.nextFactorChange = nextFactorChangeMs(this.cityState, this.clockMsNow());
+    return this.factorsChanged(before, emit);
   }
 
   // ---- city -------------------------------------------------------------------------------------------
 
   private applyCity(event: CityEvent, occurredAt: string, emit: boolean): TwinChange[] {
     const before = this.cityState;
-    this.cityState = evolveCity(before, event, occurredAt);
+    this.cityState = evolveCity(before, event, occurredAt, this.clockMsNow());
     if (event.type === 'CityRegistered') {
       this.districtBoxes = this.cityState.districts.flatMap((d) =>
         d.boundary ? [{ id: d.id, box: geometryBBox(d.boundary), boundary: d.boundary }] : [],
       );
       return [];
     }
-    // New emission factors change every building's CO2e.
+    if (event.type !== 'EmissionFactorsSet') return [];
+    this.nextFactorChange = nextFactorChangeMs(this.cityState, this.clockMsNow());
+    return this.factorsChanged(before, emit);
+  }
+
+  /**
+   * New factors in force change every building's CO2e: the KPIs form it from the carrier sums when read,
+   * cached features notice the new factors on their next read, so only the live changes are made here.
+   */
+  private factorsChanged(before: CityState, emit: boolean): TwinChange[] {
+    const factors = this.cityState.emissionFactors;
+    if (!emit || sameFactors(before.emissionFactors, factors)) return [];
     const changes: TwinChange[] = [];
     for (const [id, entity] of this.layers.buildings) {
-      const energy = buildingEnergy(entity.state, this.cityState.emissionFactors);
-      const contribution = PROJECTIONS.buildings.contribution(entity.state, energy, this.coverageOf(id));
-      this.kpi.replace(entity.district, entity.contribution, entity.district, contribution);
-      // A new record: features cached on the old one were made under the old factors.
-      const next: Entity<BuildingState> = {
-        state: entity.state,
-        contribution,
-        district: entity.district,
-        point: entity.point,
-      };
-      this.layers.buildings.set(id, next);
-      if (!emit) continue;
       const previous =
-        entity.feature ??
-        PROJECTIONS.buildings.feature(entity.state, buildingEnergy(entity.state, before.emissionFactors));
-      const feature = PROJECTIONS.buildings.feature(entity.state, energy);
-      next.feature = feature;
+        entity.feature !== undefined && entity.featureFactors === before.emissionFactors
+          ? entity.feature
+          : PROJECTIONS.buildings.feature(entity.state, buildingEnergy(entity.state, before.emissionFactors));
+      const feature = this.featureOf('buildings', entity);
       if (feature.properties.co2eTonnesPerYear !== previous.properties.co2eTonnesPerYear) {
         changes.push({ op: 'upsert', layer: 'buildings', id, feature, previous });
       }
@@ -210,10 +301,49 @@ export class CityTwin {
     return undefined;
   }
 
+  // ---- records ----------------------------------------------------------------------------------------
+
+  /** Writes an entity's record: in place when this twin owns it, else a new record (copy on write). */
+  private record<L extends LayerName>(
+    layer: L,
+    id: string,
+    prev: Entity<StateOf[L]> | undefined,
+    state: StateOf[L],
+    contribution: Contribution,
+    district: string | undefined,
+    point: [number, number],
+  ): Entity<StateOf[L]> {
+    if (prev !== undefined && prev.epoch === this.epoch) {
+      prev.state = state;
+      prev.contribution = contribution;
+      prev.district = district;
+      prev.point = point;
+      prev.feature = undefined;
+      prev.featureFactors = undefined;
+      return prev;
+    }
+    const entity: Entity<StateOf[L]> = {
+      state,
+      contribution,
+      district,
+      point,
+      feature: undefined,
+      featureFactors: undefined,
+      epoch: this.epoch,
+    };
+    (this.layers[layer] as Map<string, Entity<StateOf[L]>>).set(id, entity);
+    return entity;
+  }
+
   // ---- buildings --------------------------------------------------------------------------------------
 
   private coverageOf(id: string): Coverage {
     return this.coverage.get(id) ?? NO_COVERAGE;
+  }
+
+  private buildingContributionOf(id: string, state: BuildingState): Contribution {
+    const energy = buildingEnergy(state, this.cityState.emissionFactors);
+    return PROJECTIONS.buildings.contribution(state, energy, this.coverageOf(id));
   }
 
   private putBuilding(
@@ -229,37 +359,46 @@ export class CityTwin {
       this.layers.buildings.delete(id);
       this.indexes.buildings.delete(id);
       this.coverage.delete(id);
+      this.staleBuildings.delete(id);
       this.kpi.replace(prev.district, prev.contribution, undefined, undefined);
       return previous ? [{ op: 'remove', layer: 'buildings', id, previous }] : [];
     }
+    const previous = emit && prev ? this.featureOf('buildings', prev) : undefined;
     const moved = !prev || prev.state.footprint !== state.footprint;
     const point = moved ? representativePoint(state.footprint) : prev.point;
     if (moved) {
       this.indexes.buildings.set(id, geometryBBox(state.footprint));
       if (!this.bulk) this.coverage.set(id, this.countCoverage(point));
     }
-    const energy: BuildingEnergy = buildingEnergy(state, this.cityState.emissionFactors);
-    const contribution = PROJECTIONS.buildings.contribution(state, energy, this.coverageOf(id));
-    this.kpi.replace(prev?.district, prev?.contribution, state.district, contribution);
-    const entity: Entity<BuildingState> = { state, contribution, district: state.district, point };
-    this.layers.buildings.set(id, entity);
+    let entity: Entity<BuildingState>;
+    if (this.bulk) {
+      // The contribution is brought up to date once, at the end of the replay (sums are exact: see kpis.ts).
+      if (!prev) {
+        entity = this.record('buildings', id, prev, state, ZERO, state.district, point);
+        this.kpi.replace(undefined, undefined, state.district, ZERO);
+      } else entity = this.record('buildings', id, prev, state, prev.contribution, prev.district, point);
+      this.staleBuildings.add(id);
+    } else {
+      const contribution = this.buildingContributionOf(id, state);
+      this.kpi.replace(prev?.district, prev?.contribution, state.district, contribution);
+      entity = this.record('buildings', id, prev, state, contribution, state.district, point);
+    }
     if (!emit) return [];
-    const feature = PROJECTIONS.buildings.feature(state, energy);
-    entity.feature = feature;
+    const feature = this.featureOf('buildings', entity);
     return [
-      prev
-        ? { op: 'upsert', layer: 'buildings', id, feature, previous: this.featureOf('buildings', prev) }
+      previous
+        ? { op: 'upsert', layer: 'buildings', id, feature, previous }
         : { op: 'upsert', layer: 'buildings', id, feature },
     ];
   }
 
-  /** Chargers and transit stops within 400 m of a point, through the mobility index. */
+  /** Chargers in service and transit stops within 400 m of a point, through the mobility index. */
   private countCoverage(point: [number, number]): Coverage {
     let chargers = 0;
     let transitStops = 0;
     for (const item of this.indexes.mobility.search(radiusBox(point[0], point[1], COVERAGE_RADIUS_M))) {
       const asset = this.layers.mobility.get(item.id);
-      if (!asset || !COVERAGE_KINDS.has(asset.state.kind)) continue;
+      if (!asset || !coversResidents(asset.state)) continue;
       if (distanceM(point[0], point[1], asset.point[0], asset.point[1]) > COVERAGE_RADIUS_M) continue;
       if (asset.state.kind === 'ev-charger') chargers++;
       else transitStops++;
@@ -275,15 +414,29 @@ export class CityTwin {
     if (old.chargers === coverage.chargers && old.transitStops === coverage.transitStops) return;
     if (coverage.chargers === 0 && coverage.transitStops === 0) this.coverage.delete(id);
     else this.coverage.set(id, coverage);
-    if (entity.state.use !== 'residential') return;
+    // A stale contribution is recomputed (with this coverage) at the end of the bulk replay.
+    if (entity.state.use !== 'residential' || this.staleBuildings.has(id)) return;
     const contribution = entity.contribution.slice();
-    contribution[F.residentialNearCharger] = coverage.chargers > 0 ? 1 : 0;
-    contribution[F.residentialNearTransitStop] = coverage.transitStops > 0 ? 1 : 0;
+    contribution[F.residentialNearCharger] = coverage.chargers > 0 ? KPI_SCALE : 0;
+    contribution[F.residentialNearTransitStop] = coverage.transitStops > 0 ? KPI_SCALE : 0;
     this.kpi.replace(entity.district, entity.contribution, entity.district, contribution);
-    this.layers.buildings.set(id, { ...entity, contribution });
+    const feature = entity.feature;
+    const featureFactors = entity.featureFactors;
+    const next = this.record(
+      'buildings',
+      id,
+      entity,
+      entity.state,
+      contribution,
+      entity.district,
+      entity.point,
+    );
+    // Coverage is not part of a feature: the cached one stays valid.
+    next.feature = feature;
+    next.featureFactors = featureFactors;
   }
 
-  /** A charger or stop appeared (+1) or disappeared (-1) at a point: adjust the buildings around it. */
+  /** A charger or stop started (+1) or stopped (-1) covering the buildings within 400 m of a point. */
   private shiftCoverage(kind: string, point: [number, number], delta: 1 | -1): void {
     const field = kind === 'ev-charger' ? 'chargers' : 'transitStops';
     for (const item of this.indexes.buildings.search(radiusBox(point[0], point[1], COVERAGE_RADIUS_M))) {
@@ -309,10 +462,10 @@ export class CityTwin {
       this.layers.mobility.delete(id);
       this.indexes.mobility.delete(id);
       this.kpi.replace(prev.district, prev.contribution, undefined, undefined);
-      if (!this.bulk && COVERAGE_KINDS.has(prev.state.kind))
-        this.shiftCoverage(prev.state.kind, prev.point, -1);
+      if (!this.bulk && coversResidents(prev.state)) this.shiftCoverage(prev.state.kind, prev.point, -1);
       return previous ? [{ op: 'remove', layer: 'mobility', id, previous }] : [];
     }
+    const previous = emit && prev ? this.featureOf('mobility', prev) : undefined;
     const moved = !prev || prev.state.location !== state.location;
     const point: [number, number] = moved
       ? [state.location.coordinates[0]!, state.location.coordinates[1]!]
@@ -324,20 +477,23 @@ export class CityTwin {
         : PROJECTIONS.mobility.contribution(state);
     if (contribution !== prev?.contribution)
       this.kpi.replace(prev?.district, prev?.contribution, district, contribution);
-    const entity: Entity<MobilityState> = { state, contribution, district, point };
-    this.layers.mobility.set(id, entity);
-    if (moved) {
-      this.indexes.mobility.set(id, [point[0], point[1], point[0], point[1]]);
-      if (!this.bulk && COVERAGE_KINDS.has(state.kind)) {
-        if (prev) this.shiftCoverage(prev.state.kind, prev.point, -1);
-        this.shiftCoverage(state.kind, point, 1);
+    const covered = prev !== undefined && coversResidents(prev.state);
+    const prevPoint = prev?.point;
+    const prevKind = prev?.state.kind;
+    const entity = this.record('mobility', id, prev, state, contribution, district, point);
+    if (moved) this.indexes.mobility.set(id, [point[0], point[1], point[0], point[1]]);
+    if (!this.bulk) {
+      const covers = coversResidents(state);
+      if (covered !== covers || (moved && covers)) {
+        if (covered) this.shiftCoverage(prevKind!, prevPoint!, -1);
+        if (covers) this.shiftCoverage(state.kind, point, 1);
       }
     }
     if (!emit) return [];
     const feature = this.featureOf('mobility', entity);
     return [
-      prev
-        ? { op: 'upsert', layer: 'mobility', id, feature, previous: this.featureOf('mobility', prev) }
+      previous
+        ? { op: 'upsert', layer: 'mobility', id, feature, previous }
         : { op: 'upsert', layer: 'mobility', id, feature },
     ];
   }
@@ -356,23 +512,34 @@ export class CityTwin {
       const previous = emit ? this.featureOf('grid', prev) : undefined;
       this.layers.grid.delete(id);
       this.indexes.grid.delete(id);
+      this.staleGrid.delete(id);
       this.kpi.replace(prev.district, prev.contribution, undefined, undefined);
-      this.updatePeak(id, prev.district, null);
+      if (this.bulk) this.gridTouched = true;
+      else this.updatePeak(id, prev.district, null);
       return previous ? [{ op: 'remove', layer: 'grid', id, previous }] : [];
     }
+    const previous = emit && prev ? this.featureOf('grid', prev) : undefined;
     const point = prev ? prev.point : representativePoint(state.geometry);
     const district = prev ? prev.district : (state.district ?? this.locateDistrict(point));
     if (!prev) this.indexes.grid.set(id, geometryBBox(state.geometry));
-    const contribution = PROJECTIONS.grid.contribution(state);
-    this.kpi.replace(prev?.district, prev?.contribution, district, contribution);
-    const entity: Entity<GridState> = { state, contribution, district, point };
-    this.layers.grid.set(id, entity);
-    this.updatePeak(id, district, peakUtilisationOf(state));
+    let entity: Entity<GridState>;
+    if (this.bulk) {
+      // Contribution and peaks are brought up to date once, at the end of the replay.
+      if (!prev) this.kpi.replace(undefined, undefined, district, ZERO);
+      entity = this.record('grid', id, prev, state, prev ? prev.contribution : ZERO, district, point);
+      this.staleGrid.add(id);
+      this.gridTouched = true;
+    } else {
+      const contribution = PROJECTIONS.grid.contribution(state);
+      this.kpi.replace(prev?.district, prev?.contribution, district, contribution);
+      entity = this.record('grid', id, prev, state, contribution, district, point);
+      this.updatePeak(id, district, peakUtilisationOf(state));
+    }
     if (!emit) return [];
     const feature = this.featureOf('grid', entity);
     return [
-      prev
-        ? { op: 'upsert', layer: 'grid', id, feature, previous: this.featureOf('grid', prev) }
+      previous
+        ? { op: 'upsert', layer: 'grid', id, feature, previous }
         : { op: 'upsert', layer: 'grid', id, feature },
     ];
   }
@@ -409,7 +576,10 @@ export class CityTwin {
 
   // ---- bulk replay ------------------------------------------------------------------------------------
 
-  /** Defers the spatial indexes and the 400 m coverage for a long replay; `endBulk()` rebuilds both once. */
+  /**
+   * Defers for a long replay what is cheaper done once at its end: the spatial indexes, the 400 m coverage,
+   * and the KPI contributions of buildings and grid elements; `endBulk()` brings all of them up to date.
+   */
   beginBulk(): void {
     if (this.bulk) return;
     this.bulk = true;
@@ -422,17 +592,46 @@ export class CityTwin {
     this.bulk = false;
     for (const index of Object.values(this.indexes)) index.rebuild();
     this.recomputeCoverage();
+    this.settleContributions();
   }
 
   get inBulk(): boolean {
     return this.bulk;
   }
 
-  /** Recounts coverage from the chargers and stops outwards and patches the buildings whose count changed. */
+  /** Brings the stale contributions up to date (the coverage is current by now). */
+  private settleContributions(): void {
+    for (const id of this.staleBuildings) {
+      const e = this.layers.buildings.get(id);
+      if (!e) continue;
+      const contribution = this.buildingContributionOf(id, e.state);
+      this.kpi.replace(e.district, e.contribution, e.state.district, contribution);
+      const feature = e.feature;
+      const featureFactors = e.featureFactors;
+      const next = this.record('buildings', id, e, e.state, contribution, e.state.district, e.point);
+      next.feature = feature;
+      next.featureFactors = featureFactors;
+    }
+    this.staleBuildings.clear();
+    for (const id of this.staleGrid) {
+      const e = this.layers.grid.get(id);
+      if (!e) continue;
+      const contribution = PROJECTIONS.grid.contribution(e.state);
+      this.kpi.replace(e.district, e.contribution, e.district, contribution);
+      const feature = e.feature;
+      const next = this.record('grid', id, e, e.state, contribution, e.district, e.point);
+      next.feature = feature;
+    }
+    this.staleGrid.clear();
+    if (this.gridTouched) this.markPeaksDirty();
+    this.gridTouched = false;
+  }
+
+  /** Recounts coverage from the covering assets outwards and patches the buildings whose count changed. */
   private recomputeCoverage(): void {
     const counts = new Map<string, { chargers: number; transitStops: number }>();
     for (const asset of this.layers.mobility.values()) {
-      if (!COVERAGE_KINDS.has(asset.state.kind)) continue;
+      if (!coversResidents(asset.state)) continue;
       const field = asset.state.kind === 'ev-charger' ? 'chargers' : 'transitStops';
       const [x, y] = asset.point;
       for (const item of this.indexes.buildings.search(radiusBox(x, y, COVERAGE_RADIUS_M))) {
@@ -447,11 +646,7 @@ export class CityTwin {
       }
     }
     for (const id of [...this.coverage.keys()]) if (!counts.has(id)) this.setCoverage(id, NO_COVERAGE);
-    // Patch in layer order so the floating-point-free integer updates happen in a fixed order.
-    for (const id of this.layers.buildings.keys()) {
-      const c = counts.get(id);
-      if (c) this.setCoverage(id, c);
-    }
+    for (const [id, c] of counts) this.setCoverage(id, c);
   }
 
   // ---- reads ------------------------------------------------------------------------------------------
@@ -477,23 +672,29 @@ export class CityTwin {
     return out;
   }
 
-  /** An entity's feature, made from its state on first use and cached on its (immutable) record. */
+  /**
+   * An entity's feature, made from its state on first use and cached on its record (a building's also with
+   * the factors it was made under: it is made again once other factors are in force). Caching on a record
+   * shared with a clone is safe: the feature is a function of the state and the factors it is checked with.
+   */
   private featureOf<L extends LayerName>(layer: L, e: Entity<StateOf[L]>): TwinFeature {
-    if (e.feature === undefined) {
-      switch (layer) {
-        case 'buildings': {
+    switch (layer) {
+      case 'buildings': {
+        const factors = this.cityState.emissionFactors;
+        if (e.feature === undefined || e.featureFactors !== factors) {
           const s = e.state as BuildingState;
-          e.feature = PROJECTIONS.buildings.feature(s, buildingEnergy(s, this.cityState.emissionFactors));
-          break;
+          e.feature = PROJECTIONS.buildings.feature(s, buildingEnergy(s, factors));
+          e.featureFactors = factors;
         }
-        case 'mobility':
-          e.feature = PROJECTIONS.mobility.feature(e.state as MobilityState);
-          break;
-        default:
-          e.feature = PROJECTIONS.grid.feature(e.state as GridState);
+        return e.feature;
       }
+      case 'mobility':
+        e.feature ??= PROJECTIONS.mobility.feature(e.state as MobilityState);
+        return e.feature;
+      default:
+        e.feature ??= PROJECTIONS.grid.feature(e.state as GridState);
+        return e.feature;
     }
-    return e.feature;
   }
 
   /** The projection state of an entity (for history views and scenario rules). */
@@ -501,7 +702,7 @@ export class CityTwin {
     return (this.layers[layer] as Map<string, Entity<StateOf[L]>>).get(id)?.state;
   }
 
-  /** Chargers and transit stops within 400 m of a building. */
+  /** Chargers in service and transit stops within 400 m of a building. */
   coverageOfBuilding(id: string): Coverage | undefined {
     if (this.bulk) this.endBulk();
     return this.layers.buildings.has(id) ? this.coverageOf(id) : undefined;
@@ -534,21 +735,22 @@ export class CityTwin {
   /** KPIs of the city and of each of its districts (incrementally kept sums, shaped on read). */
   kpis(): { city: KpiValues; districts: Record<string, KpiValues> } {
     if (this.bulk) this.endBulk();
+    const factors = this.cityState.emissionFactors;
     const population = new Map(this.cityState.districts.map((d) => [d.id, d.population ?? null]));
     const districts: Record<string, KpiValues> = {};
     const ids = new Set([...this.cityState.districts.map((d) => d.id), ...this.kpi.districtIds()]);
     for (const id of [...ids].sort()) {
-      districts[id] = kpiValues(this.kpi.district(id), population.get(id) ?? null, this.peakOf(id));
+      districts[id] = kpiValues(this.kpi.district(id), population.get(id) ?? null, this.peakOf(id), factors);
     }
     return {
-      city: kpiValues(this.kpi.city(), this.cityState.population || null, this.peakOf('')),
+      city: kpiValues(this.kpi.city(), this.cityState.population || null, this.peakOf(''), factors),
       districts,
     };
   }
 
   // ---- snapshots --------------------------------------------------------------------------------------
 
-  /** A plain, JSON-serialisable image of the twin (features and indexes are derived again on restore). */
+  /** A plain, JSON-serialisable image of the twin (features, indexes and KPI sums are derived again on restore). */
   toSnapshot(): CityTwinSnapshot {
     const dump = <S>(m: Map<string, Entity<S>>): Array<[string, S, string | null, number[]]> =>
       [...m].map(([id, e]) => [id, e.state, e.district ?? null, e.point]);
@@ -561,14 +763,14 @@ export class CityTwin {
       mobility: dump(this.layers.mobility),
       grid: dump(this.layers.grid),
       coverage: [...this.coverage].map(([id, c]) => [id, c.chargers, c.transitStops]),
-      kpis: this.kpi.toJSON(),
+      clock: this.clockIso ?? null,
       deferred: this.bulk,
     };
   }
 
   /**
    * Restores a twin from a snapshot: features and contributions are derived again from the states (pure),
-   * the KPI sums are taken as saved so that later additions continue bit-for-bit, indexes are bulk-loaded.
+   * and the KPI sums added up again (exact integers: the same sums the twin had), indexes are bulk-loaded.
    */
   static fromSnapshot(s: CityTwinSnapshot): CityTwin {
     if (s.version !== CITY_TWIN_SNAPSHOT_VERSION) {
@@ -577,43 +779,47 @@ export class CityTwin {
     const twin = new CityTwin(s.city);
     for (const index of Object.values(twin.indexes)) index.defer();
     twin.position = s.position === null ? undefined : BigInt(s.position);
-    twin.cityState = s.cityState;
-    twin.districtBoxes = s.cityState.districts.flatMap((d) =>
+    twin.cityState = restoreCityState(s.cityState);
+    if (typeof s.clock === 'string') {
+      twin.clockIso = s.clock;
+      twin.clockMs = Date.parse(s.clock);
+    }
+    twin.nextFactorChange = nextFactorChangeMs(twin.cityState, twin.clockMs);
+    twin.districtBoxes = twin.cityState.districts.flatMap((d) =>
       d.boundary ? [{ id: d.id, box: geometryBBox(d.boundary), boundary: d.boundary }] : [],
     );
     for (const [id, chargers, transitStops] of s.coverage) twin.coverage.set(id, { chargers, transitStops });
+    const epoch = twin.epoch;
+    const entity = <S>(state: S, contribution: Contribution, district: string | null, point: number[]) => ({
+      state,
+      contribution,
+      district: district ?? undefined,
+      point: point as [number, number],
+      feature: undefined,
+      featureFactors: undefined,
+      epoch,
+    });
     for (const [id, saved, district, point] of s.buildings) {
       const state = buildingShape(saved);
-      const energy = buildingEnergy(state, twin.cityState.emissionFactors);
-      twin.layers.buildings.set(id, {
-        state,
-        contribution: PROJECTIONS.buildings.contribution(state, energy, twin.coverageOf(id)),
-        district: district ?? undefined,
-        point: point as [number, number],
-      });
+      const e = entity(state, twin.buildingContributionOf(id, state), district, point);
+      twin.layers.buildings.set(id, e);
+      twin.kpi.replace(undefined, undefined, e.district, e.contribution);
       twin.indexes.buildings.set(id, geometryBBox(state.footprint));
     }
     for (const [id, saved, district, point] of s.mobility) {
       const state = mobilityShape(saved);
-      twin.layers.mobility.set(id, {
-        state,
-        contribution: PROJECTIONS.mobility.contribution(state),
-        district: district ?? undefined,
-        point: point as [number, number],
-      });
+      const e = entity(state, PROJECTIONS.mobility.contribution(state), district, point);
+      twin.layers.mobility.set(id, e);
+      twin.kpi.replace(undefined, undefined, e.district, e.contribution);
       twin.indexes.mobility.set(id, [point[0]!, point[1]!, point[0]!, point[1]!]);
     }
     for (const [id, saved, district, point] of s.grid) {
       const state = gridShape(saved);
-      twin.layers.grid.set(id, {
-        state,
-        contribution: PROJECTIONS.grid.contribution(state),
-        district: district ?? undefined,
-        point: point as [number, number],
-      });
+      const e = entity(state, PROJECTIONS.grid.contribution(state), district, point);
+      twin.layers.grid.set(id, e);
+      twin.kpi.replace(undefined, undefined, e.district, e.contribution);
       twin.indexes.grid.set(id, geometryBBox(state.geometry));
     }
-    twin.kpi = KpiAccumulator.fromJSON(s.kpis);
     twin.markPeaksDirty();
     for (const index of Object.values(twin.indexes)) index.rebuild();
     if (s.deferred) twin.beginBulk();
@@ -626,12 +832,19 @@ export class CityTwin {
     for (const e of this.layers.grid.values()) if (e.district !== undefined) this.dirtyPeaks.add(e.district);
   }
 
-  /** A cheap, independent copy: entity records and states are shared (never mutated), maps and indexes copied. */
+  /**
+   * A cheap, independent copy: entity records and states are shared and, from now on, written by neither twin
+   * (both take a new epoch, so each copies a record before its first write); maps and indexes are copied.
+   */
   clone(): CityTwin {
     const twin = new CityTwin(this.city);
+    this.epoch = ++epochs;
     twin.position = this.position;
     twin.cityState = this.cityState;
     twin.districtBoxes = this.districtBoxes;
+    twin.clockIso = this.clockIso;
+    twin.clockMs = this.clockMs;
+    twin.nextFactorChange = this.nextFactorChange;
     for (const layer of ['buildings', 'mobility', 'grid'] as const) {
       const target = twin.layers[layer] as Map<string, unknown>;
       for (const [id, e] of this.layers[layer]) target.set(id, e);
@@ -641,12 +854,29 @@ export class CityTwin {
     twin.kpi = this.kpi.clone();
     twin.peaks = new Map(this.peaks);
     twin.dirtyPeaks = new Set(this.dirtyPeaks);
+    twin.staleBuildings = new Set(this.staleBuildings);
+    twin.staleGrid = new Set(this.staleGrid);
+    twin.gridTouched = this.gridTouched;
     if (this.bulk) {
       twin.bulk = true;
       for (const index of Object.values(twin.indexes)) index.defer();
     }
     return twin;
   }
+}
+
+/** The zero contribution of an entity whose own is not computed yet (bulk replay). Never written. */
+const ZERO: Contribution = Object.freeze(new Array<number>(KPI_WIDTH).fill(0)) as Contribution;
+
+const sameFactors = (a: CarrierValues, b: CarrierValues) =>
+  a === b || (Object.keys(a) as Array<keyof CarrierValues>).every((c) => a[c] === b[c]);
+
+/** A saved city state, with the factor sets of snapshots written before they were kept (one set in force). */
+function restoreCityState(saved: CityState): CityState {
+  if (Array.isArray(saved.emissionFactorSets)) return saved;
+  // Those factors were in force when the snapshot was taken: one set, in force from the start.
+  const set = { factors: { ...saved.emissionFactors }, source: saved.emissionFactorsSource };
+  return { ...saved, emissionFactorSets: [set] };
 }
 
 const better = (value: number, id: string, than: PeakElement) =>

@@ -112,4 +112,108 @@ test('a demolished building leaves every KPI it contributed to', () => {
   assert.equal(city.residentialShareWithin400mOfTransitStop, 0);
 });
 
+test('emission factors with a future validFrom leave the figures alone until the twin reaches that date', () => {
+  const twin = build();
+  const e = eventFactory(1000n);
+  const set = twin.apply(
+    e(
+      'city-testville',
+      'EmissionFactorsSet',
+      { factors: { electricity: 0.1 }, validFrom: '2030-01-01', source: 'greener grid 2030' },
+      '2026-03-01T00:00:00.000Z',
+    ),
+  );
+  assert.equal(set, [], 'nothing changes in 2026');
+  assert.equal(twin.kpis().city.co2eTonnesPerYear, 80.212);
+  assert.is(twin.info.emissionFactors.electricity, 0.3);
+  // Any event of the city that happens on or after 1 January 2030 moves the twin's time past validFrom.
+  const moved = twin.apply(
+    e(
+      'mobility-testville.v1',
+      'VehiclePositionReported',
+      { location: { type: 'Point', coordinates: [26.01, 44.011] } },
+      '2029-12-31T23:59:59.999Z',
+    ),
+  );
+  assert.ok(
+    moved.every((c) => c.layer === 'mobility'),
+    'still 2029',
+  );
+  assert.equal(twin.kpis().city.co2eTonnesPerYear, 80.212);
+  const later = twin.apply(
+    e(
+      'mobility-testville.v1',
+      'VehiclePositionReported',
+      { location: { type: 'Point', coordinates: [26.011, 44.011] } },
+      '2030-01-01T00:00:00.000Z',
+    ),
+  );
+  // electricity 58,040 kWh now at 0.1 instead of 0.3: -11,608 kg
+  assert.equal(twin.kpis().city.co2eTonnesPerYear, 68.604);
+  assert.is(twin.info.emissionFactors.electricity, 0.1);
+  assert.is(twin.info.emissionFactorsValidFrom, '2030-01-01');
+  assert.equal(
+    later.filter((c) => c.layer === 'buildings').length,
+    3,
+    'every building reported to live clients',
+  );
+});
+
+test('a set without validFrom, or one whose date has passed, applies at once; later dates win per carrier', () => {
+  const twin = build();
+  const e = eventFactory(1000n);
+  const at = '2026-03-01T00:00:00.000Z';
+  twin.apply(
+    e(
+      'city-testville',
+      'EmissionFactorsSet',
+      { factors: { electricity: 0.2 }, validFrom: '2025-06-01', source: 'a' },
+      at,
+    ),
+  );
+  twin.apply(
+    e(
+      'city-testville',
+      'EmissionFactorsSet',
+      { factors: { electricity: 0.25 }, validFrom: '2024-01-01', source: 'b' },
+      at,
+    ),
+  );
+  // In validFrom order the 2025 set comes last, whatever the order they were recorded in.
+  assert.is(twin.info.emissionFactors.electricity, 0.2);
+  assert.is(twin.info.emissionFactorsSource, 'a');
+  twin.apply(e('city-testville', 'EmissionFactorsSet', { factors: { 'natural-gas': 0.1 }, source: 'c' }, at));
+  assert.is(twin.info.emissionFactors['natural-gas'], 0.1);
+  assert.is(twin.info.emissionFactors.electricity, 0.2);
+});
+
+test('a charger out of service does not count for 400 m coverage, and counts again once available', () => {
+  const twin = build();
+  const e = eventFactory(1000n);
+  twin.apply(e('mobility-testville.c1', 'AssetStatusChanged', { status: 'out-of-service' }));
+  let { city } = twin.kpis();
+  assert.equal(city.residentialShareWithin400mOfCharger, 0);
+  assert.equal(city.evChargers.count, 1, 'still a registered charger');
+  assert.is(twin.coverageOfBuilding('b1')?.chargers, 0);
+  twin.apply(e('mobility-testville.c1', 'AssetStatusChanged', { status: 'maintenance' }));
+  assert.equal(twin.kpis().city.residentialShareWithin400mOfCharger, 0);
+  twin.apply(e('mobility-testville.c1', 'AssetStatusChanged', { status: 'available' }));
+  ({ city } = twin.kpis());
+  assert.equal(city.residentialShareWithin400mOfCharger, 0.5);
+  assert.is(twin.coverageOfBuilding('b1')?.chargers, 1);
+});
+
+test('a bulk replay counts only chargers in service, like an event-by-event one', () => {
+  const e = eventFactory(1000n);
+  const extra = [e('mobility-testville.c1', 'AssetStatusChanged', { status: 'offline' })];
+  const bulk = createCityTwin('testville');
+  bulk.beginBulk();
+  for (const ev of [...smallCityEvents(), ...extra]) bulk.applySilently(ev);
+  bulk.endBulk();
+  const one = build();
+  for (const ev of extra) one.apply(ev);
+  assert.equal(bulk.kpis(), one.kpis());
+  assert.equal(bulk.kpis().city.residentialShareWithin400mOfCharger, 0);
+});
+
 test.run();
