@@ -43,7 +43,8 @@ import type { GeofenceRegistry } from './geofenceRegistry.js';
 import { createGeofenceTracker, type GeofenceTracker } from './geofenceTracker.js';
 import { createOutbox, liveChangeOf, type Outbox, type OutboxChange } from './outbox.js';
 import { planResume, type ScratchTwin } from './resume.js';
-import { liveParser, shareChanges } from './wireParser.js';
+import { emitSharedChanges, type SharedBody, sharedBodyOf } from './sharedFrame.js';
+import { liveParser } from './wireParser.js';
 
 /** The twin as the gateway sees it: the runner's change feed and each city's current features. */
 export interface LiveTwinSource {
@@ -126,6 +127,8 @@ export interface LiveGateway {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, LiveSocketData>;
   /** Subscriptions open right now (for tests and metrics). */
   subscriptionCount(): number;
+  /** Fan-out counters since start: filter groups now, and `changes` messages sent as a shared frame or on their own. */
+  stats(): { groups: number; sharedSends: number; ownSends: number };
   close(): Promise<void>;
 }
 
@@ -189,6 +192,10 @@ interface Frame {
   through: bigint;
   items: OutboxChange[];
   changes: LiveChange[];
+  afterText: string;
+  throughText: string;
+  /** The change list encoded once, on the first member that takes the frame as it is. */
+  body: SharedBody | undefined;
 }
 
 /** Equal for subscriptions that see exactly the same changes. */
@@ -247,6 +254,8 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   let flushTimer: NodeJS.Timeout | undefined;
   let urgentScheduled = false;
   let serial = 0;
+  let sharedSends = 0;
+  let ownSends = 0;
   const trackers = new Map<string, GeofenceTracker>();
 
   nsp.use((socket, next) => {
@@ -297,7 +306,10 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       if (!sub.closed) pump(sub);
     };
     if (event === 'snapshot') sub.socket.emit('snapshot', message as SnapshotMessage, onAck);
-    else sub.socket.emit('changes', message as ChangesMessage, onAck);
+    else {
+      ownSends += 1;
+      sub.socket.emit('changes', message as ChangesMessage, onAck);
+    }
   };
 
   const sendSnapshot = (
@@ -365,12 +377,30 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       sub.inFlight < options.maxInFlight
     ) {
       box.reset(frame.through);
-      emitData(sub, 'changes', {
-        subscriptionId: sub.id,
-        after: frame.after.toString(),
-        position: frame.through.toString(),
-        changes: frame.changes,
-      } satisfies ChangesMessage);
+      frame.body ??= sharedBodyOf(frame.changes);
+      sub.inFlight += 1;
+      sub.lastSentAt = Date.now();
+      const sent = emitSharedChanges(
+        sub.socket,
+        sub.id,
+        frame.afterText,
+        frame.throughText,
+        frame.body,
+        () => {
+          sub.inFlight -= 1;
+          if (!sub.closed) pump(sub);
+        },
+      );
+      if (sent) sharedSends += 1;
+      else {
+        sub.inFlight -= 1;
+        emitData(sub, 'changes', {
+          subscriptionId: sub.id,
+          after: frame.afterText,
+          position: frame.throughText,
+          changes: frame.changes,
+        } satisfies ChangesMessage);
+      }
       return;
     }
     const from = box.seenThrough;
@@ -395,8 +425,10 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         through: taken.through,
         items: taken.changes,
         changes: taken.changes.map(liveChangeOf),
+        afterText: taken.after.toString(),
+        throughText: taken.through.toString(),
+        body: undefined,
       };
-      if (frame.changes.length > 0 && group.members.size > 1) shareChanges(frame.changes);
       for (const sub of group.members) deliver(sub, frame);
     }
   };
@@ -836,6 +868,11 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   return {
     io,
     subscriptionCount: () => all.size,
+    stats: () => {
+      let groups = 0;
+      for (const city of groupsByCity.values()) groups += city.groups.size;
+      return { groups, sharedSends, ownSends };
+    },
     async close() {
       unsubscribeFeed();
       clearInterval(idleTimer);

@@ -10,8 +10,6 @@ import type { TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, LiveChange, SnapshotMessage } from './contract.js';
 
 const featureJson = new WeakMap<TwinFeature, string>();
-/** The JSON of change lists that many messages carry as the very same array (one fan-out frame). */
-const sharedChangesJson = new WeakMap<readonly LiveChange[], string>();
 
 function jsonOfFeature(feature: TwinFeature): string {
   let json = featureJson.get(feature);
@@ -22,7 +20,8 @@ function jsonOfFeature(feature: TwinFeature): string {
   return json;
 }
 
-function changesJson(changes: readonly LiveChange[]): string {
+/** JSON of a change list, with cached feature JSON. */
+export function changesListJson(changes: readonly LiveChange[]): string {
   let out = '[';
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;
@@ -33,17 +32,9 @@ function changesJson(changes: readonly LiveChange[]): string {
   return `${out}]`;
 }
 
-/**
- * Encodes a change list once, for every `changes` message that will carry this same array: the consoles of
- * one filter group receive one frame, and only the few fields around it differ per subscription.
- */
-export function shareChanges(changes: readonly LiveChange[]): void {
-  sharedChangesJson.set(changes, changesJson(changes));
-}
-
 /** JSON of a `changes` message, equal (as JSON) to JSON.stringify of it, with cached feature JSON. */
 export function changesMessageJson(message: ChangesMessage): string {
-  const changes = sharedChangesJson.get(message.changes) ?? changesJson(message.changes);
+  const changes = changesListJson(message.changes);
   return `{"subscriptionId":${JSON.stringify(message.subscriptionId)},"after":"${message.after}","position":"${message.position}","changes":${changes}}`;
 }
 

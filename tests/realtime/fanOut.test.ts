@@ -53,6 +53,9 @@ fanOut(
       await until(() => views.every((v) => v.position === last), 15_000, 'all delivered');
 
       assert.equal(a.changes.map(content), b.changes.map(content), 'same filter, same messages');
+      const stats = h.gateway.stats();
+      assert.is(stats.groups, 2, 'two filters, two groups');
+      assert.ok(stats.sharedSends > 0, 'frames went out encoded once');
       assert.ok(a.changes.length > 0);
       assert.ok(a.changes.every((m) => m.subscriptionId === sa.subscriptionId));
       assert.ok(b.changes.every((m) => m.subscriptionId === sb.subscriptionId));
