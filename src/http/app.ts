@@ -9,7 +9,7 @@ import { auditRoutes } from './routes/audit.js';
 import { entityHistoryRoutes } from './routes/entityHistory.js';
 import { geofenceRoutes } from './routes/geofences.js';
 import { healthRoutes } from './routes/health.js';
-import { ingestRoutes } from './routes/ingest.js';
+import { ingestBodyText, ingestRoutes } from './routes/ingest.js';
 import { keyRoutes } from './routes/keys.js';
 import { openApiRoutes } from './routes/openapi.js';
 import { scenarioRoutes } from './routes/scenarios.js';
@@ -36,7 +36,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(securityHeaders({ corsOrigins: deps.config.CORS_ORIGINS }));
   app.use(accessControlFor(deps, keys));
 
-  // 2. body parsing: JSON only, bounded (413 problem beyond BODY_LIMIT)
+  // 2. body parsing: JSON only, bounded (413 problem beyond BODY_LIMIT); ingest bodies stay text for the
+  // write path's parse workers
+  app.use('/api/v1/cities/:city/events', ingestBodyText(deps.config.BODY_LIMIT));
   app.use(express.json({ limit: deps.config.BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
 
   // 4. routes

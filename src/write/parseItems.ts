@@ -4,6 +4,7 @@ import { validationErrorFromZod } from '../core/zodIssues.js';
 import { type DomainEvent, EVENT_TYPES, eventDefinition, type StreamKindOfEvent } from '../domain/events.js';
 import { FUTURE_TOLERANCE_MS } from '../domain/rules.js';
 import { cityStream, entityStream } from '../domain/streams.js';
+import type { ParsedBody } from './batchBody.js';
 import { proposedItemSchema } from './types.js';
 
 /**
@@ -88,8 +89,14 @@ export function parseItems(city: string, items: readonly unknown[], now: Date): 
   return items.map((item, index) => parseItem(city, item, index, now));
 }
 
-/** Something that parses a batch's items off the caller's thread (parseWorkers.ts); the writer falls back to parseItems. */
+/**
+ * Something that parses batches off the caller's thread (parseWorkers.ts); the writer falls back to
+ * parseItems / parseBatchBody in process.
+ */
 export interface ItemParser {
+  /** A batch's items, as parseItems parses them. */
   parse(city: string, items: readonly unknown[], now: Date): Promise<ParsedItem[]>;
+  /** An ingest body from its JSON text, as parseBatchBody (batchBody.ts) parses it. */
+  parseBody(city: string, text: string, now: Date, maxBatch: number): Promise<ParsedBody>;
   close(): Promise<void>;
 }

@@ -1,14 +1,14 @@
 import type { FieldIssue } from '../core/errors.js';
 import type { StreamKindOfEvent } from '../domain/events.js';
 
-/** What the write path posts to a parse worker: a chunk of a batch's items, starting at batch index `offset`. */
-export interface ParseJob {
-  job: number;
-  city: string;
-  nowMs: number;
-  offset: number;
-  items: unknown[];
-}
+/**
+ * What the write path posts to a parse worker: a chunk of a batch's items (starting at batch index
+ * `offset`), or an ingest body's JSON text with the share of its items this worker parses (part k of n).
+ */
+export type ParseJob = { job: number; city: string; nowMs: number } & (
+  | { kind: 'items'; offset: number; items: unknown[] }
+  | { kind: 'body'; text: string; maxBatch: number; share: [number, number] }
+);
 
 /** A parsed item as it comes back from a worker: the data as its canonical JSON text. */
 export interface WireItem {
@@ -34,4 +34,7 @@ export interface WireError {
   bug?: boolean;
 }
 
-export type ParseReply = { job: number; items: WireItem[] } | { job: number; error: WireError };
+/** A worker's answer: the items parsed (and, for a body, the batch's size, source and reason), or the error. */
+export type ParseReply =
+  | { job: number; items: WireItem[]; size?: number; source?: string; reason?: string }
+  | { job: number; error: WireError };

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { recordCanonicalText } from '../core/canonicalText.js';
 import { AppError, ValidationError } from '../core/errors.js';
 import type { DomainEvent } from '../domain/events.js';
+import { type ParsedBody, parseBatchBody } from './batchBody.js';
 import { type ItemParser, type ParsedItem, parseItems } from './parseItems.js';
 import type { ParseJob, ParseReply, WireError, WireItem } from './parseWire.js';
 
@@ -25,8 +26,10 @@ export function defaultParseWorkers(): number {
   return cores > 1 ? Math.min(4, cores) : 0;
 }
 
+type Answer = Extract<ParseReply, { items: WireItem[] }>;
+
 interface Pending {
-  resolve(items: WireItem[]): void;
+  resolve(answer: Answer): void;
   reject(error: Error): void;
 }
 
@@ -34,6 +37,9 @@ interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
 }
+
+/** A rough size of one item in an ingest body, to judge its item count before it is parsed. */
+const BYTES_PER_ITEM = 250;
 
 const workerModule = new URL(
   import.meta.url.endsWith('.ts') ? './parseWorker.ts' : './parseWorker.js',
@@ -66,7 +72,7 @@ export function createParseWorkers(options: ParseWorkersOptions): ItemParser {
       if (!pending) return;
       slot.pending.delete(reply.job);
       if ('error' in reply) pending.reject(toError(reply.error));
-      else pending.resolve(reply.items);
+      else pending.resolve(reply);
     });
     const fail = (error: Error) => {
       for (const p of slot.pending.values()) p.reject(error);
@@ -84,7 +90,7 @@ export function createParseWorkers(options: ParseWorkersOptions): ItemParser {
   for (let i = 0; i < options.workers; i++) slots.push(spawn());
 
   const run = (slot: Slot, job: ParseJob) =>
-    new Promise<WireItem[]>((resolve, reject) => {
+    new Promise<Answer>((resolve, reject) => {
       slot.pending.set(job.job, { resolve, reject });
       // The worker keeps the process alive while it owes an answer.
       slot.worker.ref();
@@ -93,35 +99,73 @@ export function createParseWorkers(options: ParseWorkersOptions): ItemParser {
       if (slot.pending.size === 0) slot.worker.unref();
     });
 
+  /** Runs one job per chunk and answers in chunk order; a failure is the first failing chunk's (lowest index). */
+  const runChunks = async (jobs: ParseJob[]): Promise<Answer[]> => {
+    // Least busy first, so concurrent batches spread over the workers.
+    const order = [...slots].sort((a, b) => a.pending.size - b.pending.size);
+    const settled = await Promise.allSettled(jobs.map((job, c) => run(order[c % order.length]!, job)));
+    const failed = settled.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return settled.map((s) => (s as PromiseFulfilledResult<Answer>).value);
+  };
+  /** Into how many chunks a batch of n items is split: all workers when they are idle, else one. */
+  const chunksFor = (n: number) => {
+    const busy = slots.some((s) => s.pending.size > 0);
+    return busy ? 1 : Math.max(1, Math.min(slots.length, Math.floor(n / minChunk)));
+  };
+  const inProcess = () => slots.length === 0 || closed;
+
   return {
     async parse(city, items, now) {
-      if (slots.length === 0 || closed || items.length < minItems) return parseItems(city, items, now);
-      const chunks = Math.max(1, Math.min(slots.length, Math.floor(items.length / minChunk)));
+      if (inProcess() || items.length < minItems) return parseItems(city, items, now);
+      const chunks = chunksFor(items.length);
       const size = Math.ceil(items.length / chunks);
-      // Least busy first, so concurrent batches spread over the workers.
-      const order = [...slots].sort((a, b) => a.pending.size - b.pending.size);
-      const settled = await Promise.allSettled(
-        Array.from({ length: chunks }, (_, c) =>
-          run(order[c % order.length]!, {
-            job: nextJob++,
-            city,
-            nowMs: now.getTime(),
-            offset: c * size,
-            items: items.slice(c * size, (c + 1) * size) as unknown[],
-          }),
-        ),
+      const answers = await runChunks(
+        Array.from({ length: chunks }, (_, c) => ({
+          kind: 'items' as const,
+          job: nextJob++,
+          city,
+          nowMs: now.getTime(),
+          offset: c * size,
+          items: items.slice(c * size, (c + 1) * size) as unknown[],
+        })),
       );
-      // As in process: the error of the first bad item, whichever chunk answered first
-      const failed = settled.find((s) => s.status === 'rejected');
-      if (failed) throw failed.reason;
-      const parts = settled.map((s) => (s as PromiseFulfilledResult<WireItem[]>).value);
-      return parts.flat().map(fromWire);
+      return answers.flatMap((a) => a.items.map(fromWire));
+    },
+    async parseBody(city, text, now, maxBatch) {
+      // A small body is not worth the round trip; its item count is known only once parsed: judged by length.
+      const estimate = Math.floor(text.length / BYTES_PER_ITEM);
+      if (inProcess() || estimate < minItems) return parseBatchBody(city, text, now, maxBatch);
+      // Every worker of a split reads the whole text (a copy is cheap) and parses its share of the items.
+      const chunks = chunksFor(estimate);
+      const job = (part: number): ParseJob => ({
+        kind: 'body',
+        job: nextJob++,
+        city,
+        nowMs: now.getTime(),
+        text,
+        maxBatch,
+        share: [part, chunks],
+      });
+      const jobs = Array.from({ length: chunks }, (_, c) => job(c));
+      return toBody(await runChunks(jobs));
     },
     async close() {
       closed = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
       slots.length = 0;
     },
+  };
+}
+
+/** The answers of a body's chunks, in order, as one parsed body. */
+function toBody(answers: Answer[]): ParsedBody {
+  const first = answers[0]!;
+  return {
+    items: answers.flatMap((a) => a.items.map(fromWire)),
+    size: first.size ?? 0,
+    source: first.source,
+    reason: first.reason,
   };
 }
 

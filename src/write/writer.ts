@@ -5,6 +5,7 @@ import type { Clock } from '../core/clock.js';
 import { ConcurrencyError } from '../core/errors.js';
 import { assertCityId } from '../domain/streams.js';
 import type { AppendResult, EventStore, NewEvent, Position, StreamWrite } from '../eventStore/port.js';
+import { type ParsedBody, parseBatchBody } from './batchBody.js';
 import { type ItemParser, type ParsedItem, parseItems } from './parseItems.js';
 import { type BatchPlan, type PlannedWrite, planBatch, planParsed } from './plan.js';
 import type { StateLoader } from './stateLoader.js';
@@ -20,6 +21,18 @@ export interface Writer {
    * @example await writer.appendBatch('cluj-napoca', [{ type: 'BuildingDemolished', entityId: 'b-1', data: {} }], ctx)
    */
   appendBatch(city: string, items: readonly unknown[], ctx: WriteContext): Promise<BatchResult>;
+  /**
+   * Parses an ingest body from its JSON text (off the event loop when the writer has parse workers):
+   * malformed JSON, an oversize batch, bad fields or a bad item throw, naming index, field and value.
+   * `now` judges occurredAt and must be the `now` of the context the items are then appended with.
+   */
+  parseBody(city: string, text: string, now: Date, maxBatch: number): Promise<ParsedBody>;
+  /** appendBatch for items parseBody parsed (with `ctx.now` the `now` they were parsed with). */
+  appendParsed(
+    city: string,
+    items: readonly ParsedItem[],
+    ctx: WriteContext & { now: Date },
+  ): Promise<BatchResult>;
   /**
    * Validates and decides a batch without appending: what would be written. With a custom loader (e.g. a
    * scenario's states: the real streams at the fork plus its overlay) it decides against those states.
@@ -102,23 +115,40 @@ export function createWriter(options: WriterOptions): Writer {
     return { results, appended: results.filter((r) => !r.duplicate).length };
   }
 
+  async function appendParsed(
+    city: string,
+    parsed: readonly ParsedItem[],
+    ctx: WriteContext & { now: Date },
+  ): Promise<BatchResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await appendOnce(city, parsed, ctx);
+      } catch (err) {
+        // Someone appended to one of our streams between read and write: decide again on the new state.
+        if (err instanceof ConcurrencyError && attempt < maxAttempts) continue;
+        throw err;
+      }
+    }
+  }
+
   return {
     async appendBatch(cityInput, items, ctx) {
       const city = assertCityId(cityInput);
       const timed = withNow(ctx);
-      // Parsing needs no state: done once, whatever the retries below
+      // Parsing needs no state: done once, whatever the retries of appendParsed
       const parsed = options.parser
         ? await options.parser.parse(city, items, timed.now)
         : parseItems(city, items, timed.now);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await appendOnce(city, parsed, timed);
-        } catch (err) {
-          // Someone appended to one of our streams between read and write: decide again on the new state.
-          if (err instanceof ConcurrencyError && attempt < maxAttempts) continue;
-          throw err;
-        }
-      }
+      return appendParsed(city, parsed, timed);
+    },
+    async parseBody(cityInput, text, now, maxBatch) {
+      const city = assertCityId(cityInput);
+      return options.parser
+        ? options.parser.parseBody(city, text, now, maxBatch)
+        : parseBatchBody(city, text, now, maxBatch);
+    },
+    appendParsed(cityInput, items, ctx) {
+      return appendParsed(assertCityId(cityInput), items, ctx);
     },
     async planBatch(city, items, ctx, customLoader) {
       const loader = customLoader ?? options.loader ?? (await cache!.begin());

@@ -7,6 +7,7 @@ import { verifyChains } from '../../src/audit/verify.js';
 import { fixedClock } from '../../src/core/clock.js';
 import { AppError, ValidationError } from '../../src/core/errors.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
+import { parseBatchBody } from '../../src/write/batchBody.js';
 import { type ParsedItem, parseItems } from '../../src/write/parseItems.js';
 import { createParseWorkers } from '../../src/write/parseWorkers.js';
 import { createWriter } from '../../src/write/writer.js';
@@ -117,5 +118,22 @@ workers(
     }
   },
 );
+
+workers('parse an ingest body split over two threads exactly as it is parsed in process', async () => {
+  const text = JSON.stringify({ events: items(60), source: 'osm-import', reason: 'survey' });
+  const threaded = await pool.parseBody(CITY, text, NOW, 5_000);
+  assert.equal(threaded, parseBatchBody(CITY, text, NOW, 5_000));
+  assert.is(threaded.items.length, 120);
+  assert.equal([threaded.size, threaded.source, threaded.reason], [120, 'osm-import', 'survey']);
+});
+
+workers('answer a malformed or oversize body with the errors the in-process parse gives', async () => {
+  const malformed = await rejection(
+    pool.parseBody(CITY, `{"events": [${'{"type": "X"},'.repeat(40)}`, NOW, 50),
+  );
+  assert.equal([malformed.status, malformed.code], [400, 'malformed-json']);
+  const oversize = await rejection(pool.parseBody(CITY, JSON.stringify({ events: items(30) }), NOW, 50));
+  assert.equal([oversize.status, oversize.issues[0]!.field, oversize.issues[0]!.value], [413, 'events', 60]);
+});
 
 workers.run();
