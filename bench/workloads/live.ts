@@ -1,15 +1,15 @@
 /**
  * Live twin fan-out: 5,000 vehicle position reports per second ingested over HTTP (POST .../events, batches of
  * 100, through the writer into SQLite), projected by the twin and pushed by /live to 500 socket.io-client
- * consoles, each subscribed to one tenth of the city (~500 updates/s each), for 60 s x scale. Three
+ * consoles, each subscribed to one tenth of the city (~500 updates/s each), for 60 s x scale. Four
  * processes besides this one, so that the server's figures are its own: the server under test
- * (liveServer.ts), the HTTP feeder (livePoster.ts) and the consoles (liveClients.ts).
+ * (liveServer.ts), the HTTP feeder (livePoster.ts) and two processes of 250 consoles each (liveClients.ts).
  * Measured: p99 latency from the report's `occurredAt` (stamped when its request is built) to the console,
  * gaps and duplicates (each console checks every message's continuity), the server's RSS after a forced GC
  * at the start and the end of the phase. Baseline in the same run, on the same server and consoles: the same
  * kind of updates, batched per 100 ms, broadcast raw with socket.io rooms (no HTTP, no store, no twin).
- * `LIVE_BENCH_CPU_PROF=<dir>` writes CPU profiles of the three processes in its subfolders server/, consoles/ and
- * feeder/ (the main thread's is the one with the larger file; the other is the module loader's).
+ * `LIVE_BENCH_CPU_PROF=<dir>` writes CPU profiles of the processes in its subfolders server/, consoles0/,
+ * consoles1/ and feeder/ (the main thread's is the one with the larger file; the other is the module loader's).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -35,11 +35,45 @@ interface Report {
   messages: number;
   p50: number;
   p99: number;
-  max: number;
   gaps: number;
   duplicates: number;
   resyncs: number;
 }
+
+interface ConsoleReport extends Omit<Report, 'p50' | 'p99'> {
+  histogram: Array<[number, number]>;
+}
+
+/** One report from the console processes' own: counts added, latency percentiles of the merged histogram. */
+function merge(reports: ConsoleReport[]): Report {
+  const histogram = new Map<number, number>();
+  for (const r of reports) for (const [ms, n] of r.histogram) histogram.set(ms, (histogram.get(ms) ?? 0) + n);
+  const buckets = [...histogram].sort((a, b) => a[0] - b[0]);
+  const samples = reports.reduce((n, r) => n + r.samples, 0);
+  const percentileOf = (p: number) => {
+    const rank = Math.ceil((p / 100) * samples);
+    let seen = 0;
+    for (const [ms, n] of buckets) {
+      seen += n;
+      if (seen >= rank && rank > 0) return ms;
+    }
+    return Number.NaN;
+  };
+  const sum = (key: 'messages' | 'gaps' | 'duplicates' | 'resyncs') =>
+    reports.reduce((n, r) => n + r[key], 0);
+  return {
+    samples,
+    messages: sum('messages'),
+    p50: percentileOf(50),
+    p99: percentileOf(99),
+    gaps: sum('gaps'),
+    duplicates: sum('duplicates'),
+    resyncs: sum('resyncs'),
+  };
+}
+
+/** Console processes: 500 socket.io clients parsing whole features need more than one core's worth of JSON.parse. */
+const CONSOLE_PROCESSES = 2;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const spawn = (script: string, flags: string[] = []) =>
@@ -55,12 +89,32 @@ export const liveWorkload: Workload = {
     const profile = process.env.LIVE_BENCH_CPU_PROF;
     const prof = (name: string) => (profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profile, name)}`] : []);
     const server = spawn('liveServer.ts', ['--expose-gc', ...prof('server')]);
-    const consoles = spawn('liveClients.ts', prof('consoles'));
+    const consoles = Array.from({ length: CONSOLE_PROCESSES }, (_, i) =>
+      spawn('liveClients.ts', prof(`consoles${i}`)),
+    );
     const poster = spawn('livePoster.ts', prof('feeder'));
     const rows: BenchResult[] = [];
+    const each = Math.ceil(CLIENTS / CONSOLE_PROCESSES);
     const connect = (mode: 'live' | 'raw', token: string, url: string) =>
-      ask(consoles, { cmd: 'connect', mode, url, token, city: CITY, tiles: TILES, clients: CLIENTS });
-    const rss = async (gc: boolean) => (await ask<{ rss: number }>(server, { cmd: 'rss', gc })).rss;
+      Promise.all(
+        consoles.map((child, i) =>
+          ask(child, {
+            cmd: 'connect',
+            mode,
+            url,
+            token,
+            city: CITY,
+            tiles: TILES,
+            clients: Math.min(each, CLIENTS - i * each),
+            first: i * each,
+          }),
+        ),
+      );
+    const report = async () =>
+      merge(await Promise.all(consoles.map((c) => ask<ConsoleReport>(c, { cmd: 'report' }))));
+    const disconnect = () => Promise.all(consoles.map((c) => ask(c, { cmd: 'close' })));
+    const memory = (gc: boolean) => ask<{ rss: number; heap: number }>(server, { cmd: 'rss', gc });
+    const rss = async (gc: boolean) => (await memory(gc)).rss;
     try {
       const { url, operator, viewer } = await ask<{ url: string; operator: string; viewer: string }>(server, {
         cmd: 'start',
@@ -68,7 +122,7 @@ export const liveWorkload: Workload = {
 
       // ---- the live twin, fed over HTTP ------------------------------------------------------------
       await connect('live', viewer, url);
-      const rssStart = await rss(true);
+      const { rss: rssStart, heap: heapStart } = await memory(true);
       const rssSamples: number[] = [rssStart];
       let posting = true;
       const posted = ask<{ sent: number; failed: number; seconds: number }>(poster, {
@@ -83,11 +137,16 @@ export const liveWorkload: Workload = {
         if (posting) rssSamples.push(await rss(false));
       }
       const { sent, failed, seconds: ingestSeconds } = await posted;
+      const drainStart = Date.now();
       await ask(server, { cmd: 'drain' });
+      const backlogMs = Date.now() - drainStart;
       await sleep(1_000);
-      const rssEnd = await rss(true);
-      const liveReport = await ask<Report>(consoles, { cmd: 'report' });
-      await ask(consoles, { cmd: 'close' });
+      const { rss: rssEnd, heap: heapEnd } = await memory(true);
+      const fanOut = await ask<{ groups: number; sharedSends: number; ownSends: number }>(server, {
+        cmd: 'drain',
+      });
+      const liveReport = await report();
+      await disconnect();
 
       // ---- the gateway alone: the same reports appended through the store port (no HTTP, no writer) ----
       await connect('live', viewer, url);
@@ -96,8 +155,8 @@ export const liveWorkload: Workload = {
         seconds: baselineSeconds,
       });
       await sleep(1_000);
-      const portReport = await ask<Report>(consoles, { cmd: 'report' });
-      await ask(consoles, { cmd: 'close' });
+      const portReport = await report();
+      await disconnect();
 
       // ---- the baseline: the same kind of updates, raw, per 100 ms, to rooms --------------------------
       await connect('raw', viewer, url);
@@ -106,8 +165,8 @@ export const liveWorkload: Workload = {
         seconds: baselineSeconds,
       });
       await sleep(1_000);
-      const baseReport = await ask<Report>(consoles, { cmd: 'report' });
-      await ask(consoles, { cmd: 'close' });
+      const baseReport = await report();
+      await disconnect();
 
       const liveRate = liveReport.samples / ingestSeconds;
       const baseRate = baseReport.samples / base.seconds;
@@ -167,6 +226,13 @@ export const liveWorkload: Workload = {
         }),
         result({
           workload: 'live',
+          metric: 'twin backlog when the feeder stopped (time to apply it)',
+          value: backlogMs,
+          unit: 'ms',
+          baseline: null,
+        }),
+        result({
+          workload: 'live',
           metric: 'rejected ingest requests',
           value: failed,
           unit: 'requests',
@@ -192,6 +258,13 @@ export const liveWorkload: Workload = {
         }),
         result({
           workload: 'live',
+          metric: `changes messages sent as a shared frame (${fanOut.groups} filter groups)`,
+          value: (100 * fanOut.sharedSends) / Math.max(1, fanOut.sharedSends + fanOut.ownSends),
+          unit: '%',
+          baseline: null,
+        }),
+        result({
+          workload: 'live',
           metric: 'slow-consumer resyncs',
           value: liveReport.resyncs,
           unit: 'count',
@@ -213,10 +286,17 @@ export const liveWorkload: Workload = {
           goal: 'flat (< 1.5x start)',
           met: rssEnd < rssStart * 1.5,
         }),
+        result({
+          workload: 'live',
+          metric: 'server JS heap used after GC, end (baseline: start)',
+          value: heapEnd,
+          unit: 'MB',
+          baseline: heapStart,
+        }),
       );
     } finally {
       // Asked to exit rather than killed, so that their CPU profiles (when asked for) are written.
-      await ask(consoles, { cmd: 'exit' }).catch(() => consoles.kill());
+      for (const c of consoles) await ask(c, { cmd: 'exit' }).catch(() => c.kill());
       poster.send({ exit: true });
       // The server exits by itself once closed (writing its CPU profile when one was asked for).
       await ask(server, { cmd: 'close' }).catch(() => server.kill());

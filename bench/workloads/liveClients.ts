@@ -1,7 +1,9 @@
 /**
- * The consoles of the live benchmark, in their own process (so their JSON parsing does not run on the
- * server's core): socket.io-client connections driven over IPC by bench/workloads/live.ts.
- * Commands: `connect` (live subscriptions or raw rooms), `report` (latency histogram, gaps, duplicates), `close`,
+ * Consoles of the live benchmark, in their own process (so their JSON parsing does not run on the server's
+ * core; the workload runs two such processes): socket.io-client connections driven over IPC by
+ * bench/workloads/live.ts.
+ * Commands: `connect` (live subscriptions or raw rooms), `report` (latency histogram in 1 ms buckets, gaps,
+ * duplicates), `close`,
  * `exit`.
  */
 import { io as connect, type Socket } from 'socket.io-client';
@@ -18,6 +20,8 @@ type Command =
       city: string;
       tiles: BBox[];
       clients: number;
+      /** The global index of this process's first console (consoles take tiles round-robin). */
+      first: number;
     }
   | { cmd: 'report' }
   | { cmd: 'close' }
@@ -37,23 +41,13 @@ const record = (latencyMs: number) => {
   samples++;
 };
 
-const percentileOf = (p: number) => {
-  const rank = Math.ceil((p / 100) * samples);
-  let seen = 0;
-  for (let i = 0; i < histogram.length; i++) {
-    seen += histogram[i]!;
-    if (seen >= rank && rank > 0) return i * BUCKET_MS;
-  }
-  return Number.NaN;
-};
-
 async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
   histogram = new Uint32Array(MAX_MS / BUCKET_MS + 1);
   samples = 0;
   messages = 0;
   const opened: Promise<void>[] = [];
   for (let i = 0; i < c.clients; i++) {
-    const tile = i % c.tiles.length;
+    const tile = (c.first + i) % c.tiles.length;
     const socket = connect(`${c.url}/${c.mode === 'live' ? 'live' : 'raw'}`, {
       auth: { token: c.token, tile },
       transports: ['websocket'],
@@ -117,9 +111,8 @@ process.on('message', async (command: Command) => {
         ok: true,
         samples,
         messages,
-        p50: percentileOf(50),
-        p99: percentileOf(99),
-        max: percentileOf(100),
+        // Sparse: [bucket, count] pairs, merged with the other console processes' by the workload.
+        histogram: [...histogram.entries()].filter(([, n]) => n > 0),
         gaps: views.reduce((n, v) => n + v.gaps.length, 0),
         duplicates: views.reduce((n, v) => n + v.duplicates.length, 0),
         resyncs: views.reduce((n, v) => n + v.resyncs, 0),

@@ -5,8 +5,8 @@
  * is read after a full collection. Driven over IPC by bench/workloads/live.ts; every command is answered
  * with `{ok: true, ...}` or `{ok: false, error}`:
  * - `start`: builds the city (5,000 registered buses) and listens; answers `{url, operator, viewer}`
- * - `rss` `{gc}`: RSS in MB (after a forced full GC when `gc`)
- * - `drain`: waits until the twin has applied the store's head
+ * - `rss` `{gc}`: RSS and JS heap used in MB (after a forced full GC when `gc`)
+ * - `drain`: waits until the twin has applied the store's head; answers the gateway's fan-out counters
  * - `port` `{seconds}`: appends RATE reports/s straight through the store port (no HTTP, no writer)
  * - `raw` `{seconds}`: broadcasts the same kind of updates raw to the tile rooms, batched per 100 ms
  * - `close`: closes everything and exits (so a `--cpu-prof` profile is written)
@@ -61,6 +61,7 @@ const geofences = createGeofenceRegistry(store);
 const vehicles = fleet(7);
 let close: (() => Promise<void>) | undefined;
 let io: Server | undefined;
+let stats: (() => { groups: number; sharedSends: number; ownSends: number }) | undefined;
 
 async function start() {
   const operator = (
@@ -135,6 +136,7 @@ async function start() {
     socket.emit('ready');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  stats = () => live.stats();
   close = async () => {
     await live.close();
     sio.close();
@@ -211,18 +213,20 @@ async function rawBroadcast(seconds: number) {
   return { sent, seconds: (Date.now() - started) / 1_000 };
 }
 
-const rss = (gc: boolean) => {
+const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
+const memory = (gc: boolean) => {
   if (gc) (globalThis as { gc?: () => void }).gc?.();
-  return Math.round(process.memoryUsage().rss / 1e5) / 10;
+  const { rss, heapUsed } = process.memoryUsage();
+  return { rss: mb(rss), heap: mb(heapUsed) };
 };
 
 process.on('message', async (command: Command) => {
   try {
     if (command.cmd === 'start') process.send?.({ ok: true, ...(await start()) });
-    else if (command.cmd === 'rss') process.send?.({ ok: true, rss: rss(command.gc) });
+    else if (command.cmd === 'rss') process.send?.({ ok: true, ...memory(command.gc) });
     else if (command.cmd === 'drain') {
       await drain();
-      process.send?.({ ok: true });
+      process.send?.({ ok: true, ...stats?.() });
     } else if (command.cmd === 'port') process.send?.({ ok: true, ...(await portAppends(command.seconds)) });
     else if (command.cmd === 'raw') process.send?.({ ok: true, ...(await rawBroadcast(command.seconds)) });
     else {
