@@ -5,6 +5,7 @@ import {
   CITY,
   moveVehicle,
   openConsole,
+  point,
   registerVehicle,
   startHarness,
   twinView,
@@ -156,5 +157,49 @@ fanOut(
     }
   },
 );
+
+fanOut('a shared frame of more than 64 KiB with non-ASCII text reaches every console intact', async () => {
+  // A long window: the 200 moves below leave as one frame (WebSocket 64-bit length, multi-byte UTF-8).
+  const h = await startHarness({ coalesceMs: 5_000 });
+  const a = await openConsole(h);
+  const b = await openConsole(h);
+  try {
+    const operator = 'Societatea de Transport București (ȘTB) — linia ';
+    let head = 0n;
+    for (let i = 0; i < 200; i++) {
+      head = await h.append(`mobility-${CITY}.v${i}`, 'MobilityAssetRegistered', {
+        kind: 'bus',
+        location: point(26.0 + (i % 20) * 0.004, 44.0 + Math.floor(i / 20) * 0.009),
+        operator: `${operator}${i}`,
+      });
+    }
+    await h.runner.waitForPosition(head, 10_000);
+    const sa = await a.subscribe({ city: CITY, layers: ['mobility'] });
+    const sb = await b.subscribe({ city: CITY, layers: ['mobility'] });
+    if (!sa.ok || !sb.ok) throw new Error('subscribe failed');
+    const views = [a.view(sa.subscriptionId), b.view(sb.subscriptionId)];
+    await until(() => views.every((v) => v.complete && v.position === head), 10_000, 'snapshots');
+
+    let last = head;
+    for (let i = 0; i < 200; i++) {
+      last = await moveVehicle(h, `v${i}`, 26.001 + (i % 20) * 0.004, 44.001 + Math.floor(i / 20) * 0.009);
+    }
+    await until(() => views.every((v) => v.position === last), 20_000, 'delivered');
+    const largest = Math.max(...a.changes.map((m) => Buffer.byteLength(JSON.stringify(m))));
+    assert.ok(largest > 65_536, `largest message ${largest} bytes`);
+    assert.ok(h.gateway.stats().sharedSends >= 2);
+    assert.equal(a.changes.map(content), b.changes.map(content));
+    for (const v of views) {
+      assert.equal(v.features, twinView(h, ['mobility']));
+      assert.is(v.features.get('mobility:v7')!.properties.operator, `${operator}7`);
+      assert.equal(v.gaps, []);
+      assert.equal(v.duplicates, []);
+    }
+  } finally {
+    a.close();
+    b.close();
+    await h.close();
+  }
+});
 
 fanOut.run();
