@@ -1,12 +1,13 @@
 import { CityTwin, type CityTwinSnapshot, createCityTwin } from '../twin/cityTwin.js';
 import { TimeTravel, type TimeTravelOptions, type TwinAdapter } from './timeTravel.js';
 
-/** Time travel over the city twin of src/twin/: the same apply as the live projections, bulk-replayed. */
+/**
+ * Time travel over the city twin of src/twin/: the same apply as the live projections, without building the
+ * change lists nobody listens to (features are made when read).
+ */
 export const cityTwinAdapter: TwinAdapter<CityTwin> = {
   create: (city) => createCityTwin(city),
-  apply: (twin, event) => {
-    twin.apply(event);
-  },
+  apply: (twin, event) => twin.applySilently(event),
   toSnapshot: (twin) => twin.toSnapshot(),
   fromSnapshot: (snapshot) => CityTwin.fromSnapshot(snapshot as CityTwinSnapshot),
   clone: (twin) => twin.clone(),

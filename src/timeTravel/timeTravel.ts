@@ -214,7 +214,10 @@ export class TimeTravel<T> {
     const twin = snapPos !== undefined ? this.fromSnapshotAt(city, snapPos) : this.twin.create(city);
     let i = snapPos !== undefined ? timeline.countThrough(snapPos) : 0;
     let replayed = 0;
-    this.twin.beginBulk?.(twin);
+    // A bounded tail onto a snapshot copy is applied event by event (the copy shares the snapshot's spatial
+    // index and keeps its few changes beside it); a long replay defers the indexes and settles once.
+    const bulk = snapPos === undefined || k - i > this.snapshotEvery;
+    if (bulk) this.twin.beginBulk?.(twin);
     // The tail: runs of consecutive city events to apply, each read with one call.
     while (i < k) {
       if (validMs !== undefined && timeline.occurred(i) > validMs) {
@@ -234,7 +237,7 @@ export class TimeTravel<T> {
       }
       i = j + 1;
     }
-    this.twin.endBulk?.(twin);
+    if (bulk) this.twin.endBulk?.(twin);
     this.lastReplay = { snapshotPosition: snapPos ?? 0, replayed };
     return twin;
   }
