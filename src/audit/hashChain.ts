@@ -26,9 +26,20 @@ interface Hashable {
  */
 export function eventHash(event: Hashable): string {
   const { hash: _ignored, ...metadata } = event.metadata;
-  const data = recordedCanonicalText(event.data) ?? canonicalJson(event.data);
+  return hashOf(event.stream, event.revision, event.type, event.data, metadata);
+}
+
+/** The hash over { data, metadata, revision, stream, type }, with `metadata` already without its `hash`. */
+function hashOf(
+  stream: string,
+  revision: number,
+  type: string,
+  data: unknown,
+  metadata: Record<string, unknown>,
+): string {
+  const dataText = recordedCanonicalText(data) ?? canonicalJson(data);
   // A member whose value JSON cannot hold (undefined) is left out, as canonicalJson leaves it out.
-  const canonical = `{${data === undefined ? '' : `"data":${data},`}"metadata":${canonicalJson(metadata)},"revision":${canonicalJson(event.revision)},"stream":${canonicalJson(event.stream)},"type":${canonicalJson(event.type)}}`;
+  const canonical = `{${dataText === undefined ? '' : `"data":${dataText},`}"metadata":${canonicalJson(metadata)},"revision":${canonicalJson(revision)},"stream":${canonicalJson(stream)},"type":${canonicalJson(type)}}`;
   // One-shot: no Hash object per event (the same SHA-256 over the same UTF-8 bytes)
   return oneShotHash('sha256', canonical, 'hex');
 }
@@ -45,16 +56,15 @@ export function sealEvents(
 ): NewEvent[] {
   let previous = prevHash;
   return events.map((event, i) => {
-    const metadata: Record<string, unknown> = { ...event.metadata, prevHash: previous };
-    const hash = eventHash({
-      stream,
-      revision: firstRevision + i,
-      type: event.type,
-      data: event.data,
-      metadata,
-    });
+    // One fresh metadata object per event, filled in place (spreads and rests cost a copy each)
+    const metadata: Record<string, unknown> = {};
+    const given = event.metadata ?? {};
+    for (const key in given) if (key !== 'hash') metadata[key] = given[key];
+    metadata.prevHash = previous;
+    const hash = hashOf(stream, firstRevision + i, event.type, event.data, metadata);
+    metadata.hash = hash;
     previous = hash;
-    return { ...event, metadata: { ...metadata, hash } };
+    return { id: event.id, type: event.type, data: event.data, metadata };
   });
 }
 

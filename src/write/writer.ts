@@ -115,6 +115,19 @@ export function createWriter(options: WriterOptions): Writer {
     return { results, appended: results.filter((r) => !r.duplicate).length };
   }
 
+  /**
+   * One batch at a time from deciding to appending: batches parsed side by side (in the parse workers)
+   * would otherwise interleave at every await, decide against states another batch is about to change
+   * (a concurrency conflict and a retry) and leave the stream cache unsure of the store's head (re-reads).
+   * The store appends one transaction at a time anyway; parsing, the costly part, stays parallel.
+   */
+  let turn: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = turn.then(work, work);
+    turn = run.catch(() => undefined);
+    return run;
+  };
+
   async function appendParsed(
     city: string,
     parsed: readonly ParsedItem[],
@@ -122,7 +135,7 @@ export function createWriter(options: WriterOptions): Writer {
   ): Promise<BatchResult> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await appendOnce(city, parsed, ctx);
+        return await inTurn(() => appendOnce(city, parsed, ctx));
       } catch (err) {
         // Someone appended to one of our streams between read and write: decide again on the new state.
         if (err instanceof ConcurrencyError && attempt < maxAttempts) continue;
