@@ -79,6 +79,20 @@ function withLoad(s: GridState, lastLoadKw: number, lastLoadAt: string, peakLoad
   return next;
 }
 
+/**
+ * Applies a load report in place to a state the caller owns outright (a twin replaying alone); the result
+ * equals `evolveGrid`'s. Returns undefined for the other event types (use evolveGrid), true when applied.
+ */
+export function mutateGrid(state: GridState, event: GridEvent, env: EventEnvelope): boolean | undefined {
+  if (event.type !== 'GridLoadReported') return undefined;
+  const load = event.data.loadKw;
+  state.peakLoadKw = Math.max(state.peakLoadKw ?? 0, Math.abs(load));
+  state.lastLoadKw = load;
+  state.lastLoadAt = env.occurredAt;
+  state.updatedAt = env.occurredAt;
+  return true;
+}
+
 /** Applies one grid event. Returns undefined when the element is removed. */
 export function evolveGrid(
   state: GridState | undefined,

@@ -154,6 +154,37 @@ export function evolveMobility(
   }
 }
 
+/**
+ * Applies a position report or a status change in place to a state the caller owns outright (a twin
+ * replaying alone); the result equals `evolveMobility`'s. Returns undefined for the other event types (use
+ * evolveMobility), false when the event changed nothing, true when applied.
+ */
+export function mutateMobility(
+  state: MobilityState,
+  event: MobilityEvent,
+  env: EventEnvelope,
+): boolean | undefined {
+  switch (event.type) {
+    case 'VehiclePositionReported': {
+      if (state.lastPositionAt !== undefined && env.occurredAt < state.lastPositionAt) return false;
+      const d = event.data;
+      state.location = d.location;
+      state.lastPositionAt = env.occurredAt;
+      state.speedKmh = d.speedKmh;
+      state.headingDeg = d.headingDeg;
+      state.updatedAt = env.occurredAt;
+      return true;
+    }
+    case 'AssetStatusChanged':
+      state.status = event.data.status;
+      state.statusDetail = event.data.detail;
+      state.updatedAt = env.occurredAt;
+      return true;
+    default:
+      return undefined;
+  }
+}
+
 /** The GeoJSON feature of a mobility asset. */
 export function mobilityFeature(state: MobilityState): TwinFeature {
   return {

@@ -4,9 +4,9 @@ import { gridEventSchemas } from '../src/domain/grid/events.js';
 import { mobilityEventSchemas } from '../src/domain/mobility/events.js';
 import type { EntityKind } from '../src/domain/streams.js';
 import type { LayerName } from '../src/twin/changes.js';
-import { buildingFeature, evolveBuilding } from './buildings.js';
+import { buildingFeature, evolveBuilding, mutateBuilding } from './buildings.js';
 import { evolveCity } from './city.js';
-import { evolveGrid, gridFeature } from './grid.js';
+import { evolveGrid, gridFeature, mutateGrid } from './grid.js';
 import {
   buildingContribution,
   gridContribution,
@@ -14,17 +14,20 @@ import {
   KPI_FIELDS,
   mobilityContribution,
 } from './kpis.js';
-import { evolveMobility, mobilityFeature } from './mobility.js';
+import { evolveMobility, mobilityFeature, mutateMobility } from './mobility.js';
 
 /**
  * The one place that says which projection handles which stream kind and event types, which layer it
  * feeds, and how its entities contribute to the KPIs. The twin routes every event through this table.
+ * `evolve` is pure (a new state per event); `mutate` is its in-place form for the most frequent events, used
+ * only by a twin that owns its states outright (a replay with no copies sharing them).
  */
 export const PROJECTIONS = {
   buildings: {
     streamKind: 'building',
     eventTypes: Object.keys(buildingEventSchemas),
     evolve: evolveBuilding,
+    mutate: mutateBuilding,
     feature: buildingFeature,
     contribution: buildingContribution,
   },
@@ -32,6 +35,7 @@ export const PROJECTIONS = {
     streamKind: 'mobility',
     eventTypes: Object.keys(mobilityEventSchemas),
     evolve: evolveMobility,
+    mutate: mutateMobility,
     feature: mobilityFeature,
     contribution: mobilityContribution,
   },
@@ -39,6 +43,7 @@ export const PROJECTIONS = {
     streamKind: 'grid',
     eventTypes: Object.keys(gridEventSchemas),
     evolve: evolveGrid,
+    mutate: mutateGrid,
     feature: gridFeature,
     contribution: gridContribution,
   },

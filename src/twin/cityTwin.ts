@@ -137,6 +137,12 @@ export class CityTwin {
   private gridTouched = false;
   private districtBoxes: Array<{ id: string; box: BBox; boundary: NonNullable<CityState['boundary']> }> = [];
   private epoch = ++epochs;
+  /**
+   * True while no copy shares this twin's states (it was never cloned): a silent bulk replay may then write
+   * states in place (see PROJECTIONS[layer].mutate). States handed out by `state()` or `toSnapshot()` are
+   * meant to be read or serialised at once, not kept.
+   */
+  private exclusive = true;
   /** The twin's time: the latest occurredAt applied (ISO), and when the factors in force change next. */
   private clockIso: string | undefined;
   private clockMs = Number.NEGATIVE_INFINITY;
@@ -199,22 +205,44 @@ export class CityTwin {
     const layer = LAYER_OF_KIND[to.kind];
     if (!handles(layer, event.type)) return factorChanges;
     const env: EventEnvelope = { entityId: to.entityId, occurredAt };
+    // A silent bulk replay by a twin that shares no state with a copy writes the frequent events in place.
+    const inPlace = !emit && this.bulk && this.exclusive;
     let changes: TwinChange[];
     switch (layer) {
       case 'buildings': {
         const prev = this.layers.buildings.get(to.entityId);
+        if (
+          inPlace &&
+          prev &&
+          this.mutateBuilding(to.entityId, prev, event as unknown as BuildingEvent, env)
+        ) {
+          changes = [];
+          break;
+        }
         const next = PROJECTIONS.buildings.evolve(prev?.state, event as unknown as BuildingEvent, env);
         changes = this.putBuilding(to.entityId, prev, next, emit);
         break;
       }
       case 'mobility': {
         const prev = this.layers.mobility.get(to.entityId);
+        if (
+          inPlace &&
+          prev &&
+          this.mutateMobility(to.entityId, prev, event as unknown as MobilityEvent, env)
+        ) {
+          changes = [];
+          break;
+        }
         const next = PROJECTIONS.mobility.evolve(prev?.state, event as unknown as MobilityEvent, env);
         changes = this.putMobility(to.entityId, prev, next, emit);
         break;
       }
       case 'grid': {
         const prev = this.layers.grid.get(to.entityId);
+        if (inPlace && prev && this.mutateGrid(to.entityId, prev, event as unknown as GridEvent, env)) {
+          changes = [];
+          break;
+        }
         const next = PROJECTIONS.grid.evolve(prev?.state, event as unknown as GridEvent, env);
         changes = this.putGrid(to.entityId, prev, next, emit);
         break;
@@ -333,6 +361,59 @@ export class CityTwin {
     };
     (this.layers[layer] as Map<string, Entity<StateOf[L]>>).set(id, entity);
     return entity;
+  }
+
+  // ---- in place (bulk replay of a twin that owns all its states) ----------------------------------------
+
+  /** Applies a building event in place if it has that form; false when the caller must evolve instead. */
+  private mutateBuilding(
+    id: string,
+    e: Entity<BuildingState>,
+    event: BuildingEvent,
+    env: EventEnvelope,
+  ): boolean {
+    if (e.epoch !== this.epoch) return false;
+    const applied = PROJECTIONS.buildings.mutate(e.state, event, env);
+    if (applied === undefined) return false;
+    if (applied) {
+      e.feature = undefined;
+      this.staleBuildings.add(id);
+    }
+    return true;
+  }
+
+  private mutateMobility(
+    id: string,
+    e: Entity<MobilityState>,
+    event: MobilityEvent,
+    env: EventEnvelope,
+  ): boolean {
+    if (e.epoch !== this.epoch) return false;
+    const location = e.state.location;
+    const applied = PROJECTIONS.mobility.mutate(e.state, event, env);
+    if (applied === undefined) return false;
+    if (applied) {
+      e.feature = undefined;
+      // Kind and power are untouched, so is the contribution; coverage is recounted at the end of the replay.
+      if (e.state.location !== location) {
+        const [x, y] = e.state.location.coordinates as [number, number];
+        e.point = [x, y];
+        this.indexes.mobility.set(id, [x, y, x, y]);
+      }
+    }
+    return true;
+  }
+
+  private mutateGrid(id: string, e: Entity<GridState>, event: GridEvent, env: EventEnvelope): boolean {
+    if (e.epoch !== this.epoch) return false;
+    const applied = PROJECTIONS.grid.mutate(e.state, event, env);
+    if (applied === undefined) return false;
+    if (applied) {
+      e.feature = undefined;
+      this.staleGrid.add(id);
+      this.gridTouched = true;
+    }
+    return true;
   }
 
   // ---- buildings --------------------------------------------------------------------------------------
@@ -839,6 +920,8 @@ export class CityTwin {
   clone(): CityTwin {
     const twin = new CityTwin(this.city);
     this.epoch = ++epochs;
+    this.exclusive = false;
+    twin.exclusive = false;
     twin.position = this.position;
     twin.cityState = this.cityState;
     twin.districtBoxes = this.districtBoxes;

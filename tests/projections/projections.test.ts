@@ -1,14 +1,14 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { buildingEnergy, evolveBuilding } from '../../projections/buildings.js';
+import { buildingEnergy, evolveBuilding, mutateBuilding } from '../../projections/buildings.js';
 import { emptyCity, evolveCity } from '../../projections/city.js';
 import { DEFAULT_EMISSION_FACTORS } from '../../projections/energy.js';
-import { evolveGrid, gridFeature } from '../../projections/grid.js';
-import { evolveMobility, mobilityFeature } from '../../projections/mobility.js';
+import { evolveGrid, gridFeature, mutateGrid } from '../../projections/grid.js';
+import { evolveMobility, mobilityFeature, mutateMobility } from '../../projections/mobility.js';
 import type { BuildingEvent } from '../../src/domain/building/events.js';
 import type { GridEvent } from '../../src/domain/grid/events.js';
 import type { MobilityEvent } from '../../src/domain/mobility/events.js';
-import { square } from '../support/twinFixtures.js';
+import { randomCityEvents, square } from '../support/twinFixtures.js';
 
 const env = (occurredAt = '2025-03-01T10:00:00Z', entityId = 'x1') => ({ entityId, occurredAt });
 
@@ -323,3 +323,41 @@ city('emission factors overlay the defaults carrier by carrier', () => {
 });
 
 city.run();
+
+const inPlace = suite('in-place projections');
+
+inPlace('mutate gives the state evolve gives, for every event that has an in-place form', () => {
+  const states = new Map<string, unknown>();
+  let applied = 0;
+  for (const event of randomCityEvents(11, 3000)) {
+    const [kind, rest] = event.stream.split('-') as [string, string];
+    const entityId = rest.slice(rest.indexOf('.') + 1);
+    const e = { entityId, occurredAt: String(event.metadata.occurredAt) };
+    const key = `${kind}:${entityId}`;
+    const prev = states.get(key);
+    const pairs = {
+      building: [evolveBuilding, mutateBuilding],
+      mobility: [evolveMobility, mutateMobility],
+      grid: [evolveGrid, mutateGrid],
+    } as const;
+    const pair = pairs[kind as keyof typeof pairs];
+    if (!pair) continue;
+    const [evolve, mutate] = pair as unknown as [
+      (s: unknown, ev: unknown, env: unknown) => unknown,
+      (s: unknown, ev: unknown, env: unknown) => boolean | undefined,
+    ];
+    const next = evolve(prev, event, e);
+    if (prev !== undefined) {
+      const copy = structuredClone(prev);
+      const result = mutate(copy, event, e);
+      if (result !== undefined) {
+        applied++;
+        assert.equal(copy, result ? next : prev, `${event.type} of ${key}`);
+      }
+    }
+    states.set(key, next);
+  }
+  assert.ok(applied > 500, `${applied} events applied in place`);
+});
+
+inPlace.run();

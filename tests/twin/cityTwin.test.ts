@@ -20,6 +20,28 @@ test('a bulk replay ends in the same twin as an incremental one', () => {
   assert.ok(twinImage(replay(history, true)) === twinImage(replay(history, false)));
 });
 
+test('a silent bulk replay, which writes states in place, ends in the twin an incremental one gives', () => {
+  const silent = createCityTwin('randville');
+  silent.beginBulk();
+  for (const e of history) silent.applySilently(e);
+  silent.endBulk();
+  assert.ok(twinImage(silent) === twinImage(replay(history, false)));
+});
+
+test('a copy taken during a silent bulk replay is not changed by the rest of the replay, nor changes it', () => {
+  const twin = createCityTwin('randville');
+  twin.beginBulk();
+  for (const e of history.slice(0, 600)) twin.applySilently(e);
+  const copy = twin.clone();
+  for (const e of history.slice(600)) twin.applySilently(e);
+  // The copy goes on with other events of its own.
+  for (const e of history.slice(600, 900)) copy.applySilently(e);
+  twin.endBulk();
+  copy.endBulk();
+  assert.ok(twinImage(twin) === twinImage(replay(history, false)), 'the original');
+  assert.ok(twinImage(copy) === twinImage(replay(history.slice(0, 900), false)), 'the copy');
+});
+
 test('a snapshot plus the tail equals applying everything, at many cut points', () => {
   const full = twinImage(replay());
   for (const cut of [1, 57, 800, 1499]) {
