@@ -6,6 +6,7 @@ import { newId } from '../core/ids.js';
 import { CITY_ID_PATTERN, scenarioStream } from '../domain/streams.js';
 import type { EventStore, NewEvent, RecordedEvent } from '../eventStore/port.js';
 import { validationErrorFromZod } from '../http/problem.js';
+import { type AsOf, isTimeTravel } from '../timeTravel/asOf.js';
 import { readCityEvents } from '../timeTravel/cityEvents.js';
 import type { TimeTravel } from '../timeTravel/timeTravel.js';
 import type { LayerName } from '../twin/changes.js';
@@ -258,6 +259,43 @@ export class ScenarioService {
     return entry.twin;
   }
 
+  /**
+   * The scenario as it was at a point of the log (`position`, or `at` = what was recorded by then): the city
+   * at the fork, then the real events (tracking) and the scenario's own events up to that point. Up to the
+   * fork the scenario is the real city. A private twin, built afresh (the cached one is always current).
+   * `validAt` is not defined for scenarios: their events happen when the planner records them.
+   */
+  async twinAsOf(id: string, asOf: AsOf): Promise<{ twin: CityTwin; position: bigint; at?: string }> {
+    if (asOf.validAt !== undefined) {
+      throw new ValidationError('validAt does not apply to a scenario: use position or at', [
+        { field: 'validAt', value: asOf.validAt, message: 'is not supported on scenario layers' },
+      ]);
+    }
+    if (!isTimeTravel(asOf)) {
+      const twin = await this.twin(id);
+      return { twin, position: twin.position ?? 0n };
+    }
+    const info = await this.get(id);
+    const resolved = await this.deps.timeTravel.resolve(info.city, asOf);
+    let bound = resolved.position;
+    if (asOf.at !== undefined) {
+      // The scenario's own events recorded by then count too (they are not in the city's timeline).
+      const atMs = Date.parse(asOf.at);
+      for (const event of (await this.streamOf(id)).overlay()) {
+        if (Date.parse(event.recordedAt) <= atMs && event.position > bound) bound = event.position;
+      }
+    }
+    const at = resolved.at !== undefined ? { at: resolved.at } : {};
+    const fork = BigInt(info.fork.position);
+    if (bound <= fork) {
+      const { twin } = await this.deps.timeTravel.twinAsOf(info.city, { position: bound });
+      return { twin, position: bound, ...at };
+    }
+    const twin = await this.deps.timeTravel.materialize(info.city, { position: fork });
+    await this.advance(info, { twin, position: fork, busy: Promise.resolve() }, bound);
+    return { twin, position: bound, ...at };
+  }
+
   /** The real city the scenario is compared with: at its fork, or now. */
   async reference(
     info: ScenarioInfo,
@@ -299,19 +337,21 @@ export class ScenarioService {
     return { against: side, ...diffLayers(toMap(twin), toMap(real.twin)) };
   }
 
-  private async advance(info: ScenarioInfo, entry: CachedTwin): Promise<void> {
+  /** Folds into the twin what came after its position, up to `upTo` (default: the head of the log). */
+  private async advance(info: ScenarioInfo, entry: CachedTwin, upTo?: bigint): Promise<void> {
     const stream = await this.streamOf(info.id);
     await stream.refresh();
     if (info.mode === 'frozen') {
       for (const event of stream.overlay()) {
         if (event.position <= entry.position) continue;
+        if (upTo !== undefined && event.position > upTo) break;
         const target = applyTargetOf(event);
         if (target) entry.twin.apply(event, target);
         entry.position = event.position;
       }
       return;
     }
-    const head = (await this.deps.store.headPosition()) ?? 0n;
+    const head = upTo ?? (await this.deps.store.headPosition()) ?? 0n;
     const excluded = new Set(info.excludeEvents);
     for await (const event of readCityEvents(this.deps.store, info.city, entry.position + 1n, head, [
       stream.stream,

@@ -406,4 +406,50 @@ S('adding chargers where coverage is worst raises the share of homes near a char
   assert.ok(within.body.features.some((f: TwinFeature) => f.id === first.id));
 });
 
+S(
+  'scenario layers answer as of a position or a time: before an operation its chargers are not there',
+  async (ctx) => {
+    const created = await request(ctx.app)
+      .post('/api/v1/scenarios')
+      .set(ctx.auth)
+      .send({ city: 'suceava', name: 'Chargers, then and now', fork: { at: ctx.pastDate }, mode: 'frozen' })
+      .expect(201);
+    const id = created.body.id as string;
+    const fork = created.body.fork.position as string;
+    const chargers = async (query: string) => {
+      const res = await request(ctx.app)
+        .get(`/api/v1/scenarios/${id}/layers/mobility?kind=ev-charger${query}`)
+        .set(ctx.auth)
+        .expect(200);
+      return res.body as { features: TwinFeature[]; asOf?: { position: string; at?: string } };
+    };
+    const before = (await chargers('')).features.length;
+    ctx.clock.advance(60_000);
+    const beforeOperation = ctx.clock.now().toISOString();
+    ctx.clock.advance(60_000);
+    const op = await request(ctx.app)
+      .post(`/api/v1/scenarios/${id}/operations`)
+      .set(ctx.auth)
+      .send({ type: 'add-chargers', count: 2, powerKw: 50, operator: 'City of Suceava' })
+      .expect(201);
+    const after = BigInt(op.body.operations[0].position as string);
+    assert.is((await chargers('')).features.length, before + 2, 'now');
+    const then = await chargers(`&at=${encodeURIComponent(beforeOperation)}`);
+    assert.is(then.features.length, before, 'at a time before the operation');
+    assert.is(then.asOf?.at, beforeOperation);
+    assert.is((await chargers(`&position=${fork}`)).features.length, before, 'at the fork');
+    assert.is((await chargers(`&position=${after}`)).features.length, before + 2, 'at the operation');
+    assert.is(
+      (await chargers(`&position=${after - 1n}`)).features.length,
+      before + 1,
+      'between its two events',
+    );
+    const bad = await request(ctx.app)
+      .get(`/api/v1/scenarios/${id}/layers/mobility?validAt=${encodeURIComponent(beforeOperation)}`)
+      .set(ctx.auth)
+      .expect(400);
+    assert.is(bad.body.errors[0].field, 'validAt');
+  },
+);
+
 S.run();

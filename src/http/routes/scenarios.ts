@@ -8,6 +8,7 @@ import type { RecordedEvent } from '../../eventStore/port.js';
 import { isLifecycleType } from '../../scenarios/events.js';
 import { operationSchema } from '../../scenarios/operations.js';
 import { createScenarioSchema, type ScenarioActor, type ScenarioService } from '../../scenarios/service.js';
+import { isTimeTravel, parseAsOf } from '../../timeTravel/asOf.js';
 import { LAYERS, type LayerName } from '../../twin/changes.js';
 import type { AppDeps } from '../deps.js';
 import { jsonResponse, problemResponse, registerPaths, registerSchemas, schemaRef } from '../openapi.js';
@@ -156,10 +157,12 @@ export function scenarioRoutes(deps: AppDeps & { scenarios?: ScenarioService }):
       req.query as Record<string, unknown>,
       withBody ? (req.body ?? null) : undefined,
     );
-    const twin = await service().twin(req.params.id as string);
+    const asOf = parseAsOf(req.query as Record<string, unknown>);
+    const { twin, position, at } = await service().twinAsOf(req.params.id as string, asOf);
     const result = twin.query(layer, query);
     res.type('application/geo+json').json({
       type: 'FeatureCollection',
+      ...(isTimeTravel(asOf) ? { asOf: { position: position.toString(), ...(at ? { at } : {}) } } : {}),
       features: result.features,
       numberMatched: result.matched,
       numberReturned: result.features.length,
@@ -288,9 +291,20 @@ registerPaths({
   },
   '/api/v1/scenarios/{id}/layers/{layer}': {
     get: {
-      summary: "A scenario's layer as GeoJSON (bbox, near/radius, kind, attribute filters, limit, cursor)",
+      summary:
+        "A scenario's layer as GeoJSON (bbox, near/radius, kind, attribute filters, limit, cursor; position or at: the scenario as it was then)",
       tags,
-      parameters: [...id, layerParam],
+      parameters: [
+        ...id,
+        layerParam,
+        { name: 'position', in: 'query', schema: { type: 'string' }, description: 'as of a global position' },
+        {
+          name: 'at',
+          in: 'query',
+          schema: { type: 'string', format: 'date-time' },
+          description: 'as recorded at',
+        },
+      ],
       responses: { '200': jsonResponse('FeatureCollection', obj) },
     },
     post: {
