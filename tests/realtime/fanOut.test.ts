@@ -1,6 +1,8 @@
+import { io as connect } from 'socket.io-client';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ChangesMessage } from '../../src/realtime/contract.js';
+import { createClientView } from '../../src/realtime/clientView.js';
+import type { ChangesMessage, SnapshotMessage, SubscribeAck } from '../../src/realtime/contract.js';
 import {
   CITY,
   moveVehicle,
@@ -198,6 +200,57 @@ fanOut('a shared frame of more than 64 KiB with non-ASCII text reaches every con
   } finally {
     a.close();
     b.close();
+    await h.close();
+  }
+});
+
+fanOut('a long-polling console in a group gets the same frames as its websocket peers', async () => {
+  const h = await startHarness({ coalesceMs: 50 });
+  const ws = await openConsole(h);
+  const polling = connect(`${h.url}/live`, {
+    auth: { token: 'viewer-all' },
+    transports: ['polling'],
+    upgrade: false,
+    reconnection: false,
+    forceNew: true,
+  });
+  const pollingView = createClientView();
+  const pollingChanges: ChangesMessage[] = [];
+  polling.on('snapshot', (m: SnapshotMessage, ack: () => void) => {
+    pollingView.applySnapshot(m);
+    ack();
+  });
+  polling.on('changes', (m: ChangesMessage, ack: () => void) => {
+    pollingChanges.push(m);
+    pollingView.applyChanges(m);
+    ack();
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      polling.once('connect', () => resolve());
+      polling.once('connect_error', reject);
+    });
+    const head = await registerVehicle(h, 'bus', 26.01, 44.01);
+    await h.runner.waitForPosition(head, 10_000);
+    const sw = await ws.subscribe({ city: CITY, layers: ['mobility'] });
+    const sp = (await polling.emitWithAck('subscribe', { city: CITY, layers: ['mobility'] })) as SubscribeAck;
+    if (!sw.ok || !sp.ok) throw new Error('subscribe failed');
+    const wsView = ws.view(sw.subscriptionId);
+    await until(() => wsView.position === head && pollingView.position === head, 10_000, 'snapshots');
+    let last = head;
+    for (let i = 1; i <= 10; i++) last = await moveVehicle(h, 'bus', 26.01 + i * 0.001, 44.01);
+    await until(() => wsView.position === last && pollingView.position === last, 15_000, 'delivered');
+    assert.equal(pollingChanges.map(content), ws.changes.map(content));
+    assert.ok(pollingChanges.every((m) => m.subscriptionId === sp.subscriptionId));
+    assert.equal(pollingView.features, twinView(h, ['mobility']));
+    assert.equal(pollingView.gaps, []);
+    assert.equal(pollingView.duplicates, []);
+    assert.is(polling.io.engine.transport.name, 'polling');
+  } finally {
+    polling.close();
+    // The long-polling transport keeps a request open until its engine is closed.
+    polling.io.engine?.close();
+    ws.close();
     await h.close();
   }
 });
