@@ -13,6 +13,9 @@ export const cityTwinAdapter: TwinAdapter<CityTwin> = {
   clone: (twin) => twin.clone(),
   beginBulk: (twin) => twin.beginBulk(),
   endBulk: (twin) => twin.endBulk(),
+  observeTime: (twin, ms) => {
+    twin.advanceClock(ms);
+  },
 };
 
 /** Time travel for city twins. `dir` is where its index and snapshots persist (e.g. `<DATA_DIR>/time-travel`). */

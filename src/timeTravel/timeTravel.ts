@@ -18,6 +18,8 @@ export interface TwinAdapter<T> {
   /** Optional: defer index maintenance during a long replay (called around every tail replay). */
   beginBulk?(twin: T): void;
   endBulk?(twin: T): void;
+  /** Optional: a validAt view shows the city at that moment (e.g. emission factors valid by then apply). */
+  observeTime?(twin: T, ms: number): void;
 }
 
 export interface TimeTravelOptions<T> {
@@ -165,6 +167,7 @@ export class TimeTravel<T> {
     for await (const event of readCityEvents(this.store, city, 1n, resolved.position)) {
       if (occurredMs(event) <= validMs) this.twin.apply(twin, event);
     }
+    if (resolved.validAt) this.twin.observeTime?.(twin, validMs);
     return twin;
   }
 
@@ -205,7 +208,9 @@ export class TimeTravel<T> {
     const k = timeline.countThrough(Number(resolved.position));
     if (k === 0) {
       this.lastReplay = { snapshotPosition: 0, replayed: 0 };
-      return this.twin.create(city);
+      const empty = this.twin.create(city);
+      if (resolved.validAt) this.twin.observeTime?.(empty, Date.parse(resolved.validAt));
+      return empty;
     }
     const validMs = resolved.validAt ? Date.parse(resolved.validAt) : undefined;
     // Events 0..usable-1 may come from a snapshot: all of them are in range and (for validAt) occurred in time.
@@ -238,6 +243,7 @@ export class TimeTravel<T> {
       i = j + 1;
     }
     if (bulk) this.twin.endBulk?.(twin);
+    if (validMs !== undefined) this.twin.observeTime?.(twin, validMs);
     this.lastReplay = { snapshotPosition: snapPos ?? 0, replayed };
     return twin;
   }

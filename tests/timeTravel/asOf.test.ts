@@ -13,6 +13,7 @@ import { createCityTimeTravel } from '../../src/timeTravel/cityTwinAdapter.js';
 import type { TimeTravel } from '../../src/timeTravel/timeTravel.js';
 import type { CityTwin } from '../../src/twin/cityTwin.js';
 import { appendSeedBatch, appendSeededCity, HISTORY_START } from '../support/seededHistory.js';
+import { appendAll, eventFactory, smallCityEvents } from '../support/twinFixtures.js';
 
 /** Everything a client can read of a twin: every feature of every layer, and the KPIs. */
 function image(twin: CityTwin): string {
@@ -199,5 +200,40 @@ AsOf('a position beyond the head is rejected', async (ctx) => {
     assert.is((err as ValidationError).issues[0]!.field, 'position');
   }
 });
+
+AsOf(
+  'a validAt view applies the emission factors valid at that moment, also those recorded earlier',
+  async () => {
+    const store = createMemoryEventStore();
+    const tt = createCityTimeTravel({ store, snapshotEvery: 5 });
+    try {
+      const e = eventFactory(1000n);
+      // Its own id: the factory's ids restart at 1 and the store would take it for a retry of the first event.
+      await appendAll(store, [
+        ...smallCityEvents(),
+        {
+          ...e(
+            'city-testville',
+            'EmissionFactorsSet',
+            { factors: { electricity: 0.1 }, validFrom: '2030-01-01', source: 'greener grid 2030' },
+            '2025-06-01T00:00:00.000Z',
+          ),
+          id: '99999999-9999-4999-8999-999999999999',
+        },
+      ]);
+      const co2e = async (asOf: Parameters<typeof tt.twinAsOf>[1]) =>
+        (await tt.twinAsOf('testville', asOf)).twin.kpis().city.co2eTonnesPerYear;
+      // The hand-computed figures of tests/twin/kpis.test.ts: electricity at 0.3, then at 0.1 kg/kWh.
+      assert.is(await co2e({}), 80.212, 'now (the latest event happened in 2025)');
+      assert.is(await co2e({ validAt: '2029-12-31T23:59:59Z' }), 80.212);
+      assert.is(await co2e({ validAt: '2030-01-01T00:00:00Z' }), 68.604);
+      const resolved = await tt.resolve('testville', { validAt: '2031-01-01T00:00:00Z' });
+      const slow = await tt.replayFromStart('testville', resolved);
+      assert.is(slow.kpis().city.co2eTonnesPerYear, 68.604, 'a fresh replay agrees');
+    } finally {
+      tt.close();
+    }
+  },
+);
 
 AsOf.run();
