@@ -451,6 +451,36 @@ pipeline(
   },
 );
 
+pipeline(
+  'batches sent side by side take turns: none is decided against a state another is changing',
+  async () => {
+    const store = createMemoryEventStore();
+    // No retry on a conflict: a batch decided against a stale state would fail
+    const writer = createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z'), maxAttempts: 1 });
+    await withCity(writer);
+    await writer.appendBatch(CITY, [buildingRegistered('b-1')], ctx);
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        writer.appendBatch(
+          CITY,
+          [{ type: 'RooftopPvInstalled', entityId: 'b-1', data: { kWp: i + 1 } }],
+          ctx,
+        ),
+      ),
+    );
+    // in the order they were sent, each on top of the previous one
+    assert.equal(
+      outcomes.map((o) => o.results[0]!.revision),
+      [1, 2, 3, 4, 5, 6, 7, 8],
+    );
+    const kWp: unknown[] = [];
+    for await (const e of store.readStream('building-testville.b-1', { fromRevision: 1 })) {
+      kWp.push((e.data as { kWp: number }).kWp);
+    }
+    assert.equal(kWp, [1, 2, 3, 4, 5, 6, 7, 8]);
+  },
+);
+
 pipeline('sees what another process appended to the same SQLite file', async () => {
   const tmp = tempDir('urban-twin-writer-');
   const file = join(tmp.dir, 'events.sqlite');
