@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { recordCanonicalText } from '../core/canonicalText.js';
-import { AppError, ValidationError } from '../core/errors.js';
+import { AppError, UnavailableError, ValidationError } from '../core/errors.js';
 import type { DomainEvent } from '../domain/events.js';
 import { type ParsedBody, parseBatchBody } from './batchBody.js';
 import { type ItemParser, type ParsedItem, parseItems } from './parseItems.js';
@@ -152,6 +152,11 @@ export function createParseWorkers(options: ParseWorkersOptions): ItemParser {
     },
     async close() {
       closed = true;
+      // Batches still being parsed are answered, not left hanging: the service is going away.
+      for (const slot of slots) {
+        for (const p of slot.pending.values()) p.reject(new UnavailableError('The server is shutting down'));
+        slot.pending.clear();
+      }
       await Promise.all(slots.map((s) => s.worker.terminate()));
       slots.length = 0;
     },
