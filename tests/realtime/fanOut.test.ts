@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createClientView } from '../../src/realtime/clientView.js';
 import type { ChangesMessage, SnapshotMessage, SubscribeAck } from '../../src/realtime/contract.js';
+import { square } from '../support/twinFixtures.js';
 import {
   CITY,
   moveVehicle,
@@ -254,5 +255,56 @@ fanOut('a long-polling console in a group gets the same frames as its websocket 
     await h.close();
   }
 });
+
+fanOut(
+  'routes a footprint that straddles an area edge to that area, and keeps groups of other kinds apart',
+  async () => {
+    const h = await startHarness({ coalesceMs: 20 });
+    const c = await openConsole(h);
+    try {
+      const head = await registerVehicle(h, 'seed', 26.09, 44.09);
+      await h.runner.waitForPosition(head, 10_000);
+      const sb = await c.subscribe({ city: CITY, layers: ['buildings'], bbox: [...WEST] });
+      const ss = await c.subscribe({ city: CITY, layers: ['mobility'], bbox: [...WEST], kinds: ['scooter'] });
+      const sbus = await c.subscribe({ city: CITY, layers: ['mobility'], bbox: [...WEST], kinds: ['bus'] });
+      if (!sb.ok || !ss.ok || !sbus.ok) throw new Error('subscribe failed');
+      const [buildings, scooters, buses] = [sb, ss, sbus].map((a) => c.view(a.subscriptionId));
+      await until(() => [buildings, scooters, buses].every((v) => v!.position === head), 10_000, 'snapshots');
+      assert.is(h.gateway.stats().groups, 3);
+
+      const building = (id: string, lon: number) =>
+        h.append(`building-${CITY}.${id}`, 'BuildingRegistered', {
+          footprint: square(lon, 44.05, 0.002),
+          use: 'residential',
+          yearBuilt: 1975,
+          floors: 4,
+          grossFloorAreaM2: 1000,
+          dwellings: 12,
+        });
+      // Its centre is east of the area's edge (26.05), its footprint reaches into it.
+      await building('edge', 26.0505);
+      await building('east', 26.08);
+      await registerVehicle(h, 'sc', 26.01, 44.01, 'scooter');
+      await registerVehicle(h, 'bu', 26.02, 44.02, 'bus');
+      const last = await h.append(`building-${CITY}.edge`, 'BuildingEnergyCertified', {
+        energyClass: 'C',
+        primaryEnergyKwhPerM2Year: 110,
+        heatingSystem: 'gas-boiler',
+      });
+      await until(() => [buildings, scooters, buses].every((v) => v!.position === last), 15_000, 'delivered');
+      assert.equal([...buildings!.features.keys()], ['buildings:edge']);
+      assert.is(buildings!.features.get('buildings:edge')!.properties.energyClass, 'C');
+      assert.equal([...scooters!.features.keys()], ['mobility:sc']);
+      assert.equal([...buses!.features.keys()], ['mobility:bu']);
+      for (const v of [buildings, scooters, buses]) {
+        assert.equal(v!.gaps, []);
+        assert.equal(v!.duplicates, []);
+      }
+    } finally {
+      c.close();
+      await h.close();
+    }
+  },
+);
 
 fanOut.run();
