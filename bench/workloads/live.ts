@@ -19,6 +19,7 @@ import { BATCH, CITY, CLIENTS, RATE, sleep, TILES } from './liveCity.js';
 
 function ask<T>(child: ChildProcess, command: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
+    if (!child.connected) return reject(new Error(`child exited with ${child.exitCode}`));
     const onExit = (code: number | null) => reject(new Error(`child exited with ${code}`));
     child.once('exit', onExit);
     child.once('message', (reply: { ok: boolean; error?: string }) => {
