@@ -2,7 +2,7 @@ import { ConflictError, DomainRuleError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import type { DomainEvent, StreamKindOfEvent } from '../domain/events.js';
 import type { EventMetadata } from '../domain/metadata.js';
-import { assertCityId, cityStream, entityStream } from '../domain/streams.js';
+import { assertCityId, cityStream, type EntityKind, entityStream } from '../domain/streams.js';
 import { decideEvent, evolveState, referencedEntities, type WriteState } from '../domain/writeState.js';
 import type { NewEvent } from '../eventStore/port.js';
 import { fail, type ParsedItem, parseItem } from './parseItems.js';
@@ -74,6 +74,9 @@ export async function planParsed(
 
   const writes = new Map<string, PlannedWrite>();
   const duplicates: ItemResult[] = [];
+  // One lookup for the rules of every item (referenced entities: a link's end nodes, a session's charger)
+  const stateOf = (kind: EntityKind, entityId: string) =>
+    states.get(entityStream(kind, city, entityId)) as never;
   for (const item of parsed) {
     const stream = loaded.get(item.stream)!;
     const stored = item.idGiven ? stream.ids.get(item.id) : undefined;
@@ -103,7 +106,7 @@ export async function planParsed(
       continue;
     }
 
-    const decided = decideItem(city, item, states, ctx.now);
+    const decided = decideItem(city, item, states, stateOf, ctx.now);
     let write = writes.get(item.stream);
     if (!write) {
       // Captured now: a shared cache may advance `stream` later, but these events were decided against this.
@@ -118,7 +121,8 @@ export async function planParsed(
       };
       writes.set(item.stream, write);
     }
-    decided.forEach((event, i) => {
+    for (let i = 0; i < decided.length; i++) {
+      const event = decided[i]!;
       write.events.push({
         // One proposed item normally yields one event, which keeps the item's id.
         id: i === 0 ? item.id : newId(),
@@ -127,7 +131,7 @@ export async function planParsed(
         metadata: metadataFor(item, ctx),
       });
       write.indexes.push(item.index);
-    });
+    }
   }
   for (const write of writes.values()) write.finalState = states.get(write.stream)!;
   return { city, writes: [...writes.values()], duplicates, size: parsed.length };
@@ -137,6 +141,7 @@ function decideItem(
   city: string,
   item: ParsedItem,
   states: Map<string, WriteState>,
+  stateOf: (kind: EntityKind, entityId: string) => never,
   now: Date,
 ): DomainEvent[] {
   const state = states.get(item.stream)!;
@@ -146,7 +151,7 @@ function decideItem(
       city,
       cityState: states.get(cityStream(city)) as never,
       entityId: item.entityId ?? city,
-      stateOf: (kind, entityId) => states.get(entityStream(kind, city, entityId)) as never,
+      stateOf,
     });
     let next = state;
     for (const event of events) next = evolveState(next, event);

@@ -100,7 +100,8 @@ export function createCachedStoreLoader(
               complete = false;
               continue;
             }
-            sealed.forEach((event, j) => {
+            for (let j = 0; j < sealed.length; j++) {
+              const event = sealed[j]!;
               loaded.revision += 1;
               loaded.ids.set(event.id, {
                 type: event.type,
@@ -108,7 +109,7 @@ export function createCachedStoreLoader(
                 position: positions[j]!,
               });
               loaded.lastHash = event.metadata.hash as string;
-            });
+            }
             loaded.state = write.finalState;
           }
           // Our events sit right after the head we started from, with no gap: nobody else appended meanwhile.

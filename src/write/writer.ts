@@ -97,8 +97,10 @@ export function createWriter(options: WriterOptions): Writer {
       session?.committed(
         plan.writes.map((write, i) => ({ write, sealed: sealed[i]!, positions: positions[i]! })),
       );
-      plan.writes.forEach((write, i) => {
-        write.events.forEach((event, j) => {
+      for (let i = 0; i < plan.writes.length; i++) {
+        const write = plan.writes[i]!;
+        for (let j = 0; j < write.events.length; j++) {
+          const event = write.events[j]!;
           results.push({
             index: write.indexes[j]!,
             id: event.id,
@@ -108,8 +110,8 @@ export function createWriter(options: WriterOptions): Writer {
             position: positions[i]![j]!.toString(),
             duplicate: false,
           });
-        });
-      });
+        }
+      }
     }
     results.sort((a, b) => a.index - b.index);
     return { results, appended: results.filter((r) => !r.duplicate).length };
