@@ -120,7 +120,7 @@ export class CityTwin {
   /** Global position of the last applied event. */
   position: bigint | undefined;
   private cityState: CityState = emptyCity();
-  private readonly layers: Layers = { buildings: new Map(), mobility: new Map(), grid: new Map() };
+  private layers: Layers = { buildings: new Map(), mobility: new Map(), grid: new Map() };
   private readonly indexes: Record<LayerName, SpatialIndex> = {
     buildings: new SpatialIndex(),
     mobility: new SpatialIndex(),
@@ -928,11 +928,13 @@ export class CityTwin {
     twin.clockIso = this.clockIso;
     twin.clockMs = this.clockMs;
     twin.nextFactorChange = this.nextFactorChange;
-    for (const layer of ['buildings', 'mobility', 'grid'] as const) {
-      const target = twin.layers[layer] as Map<string, unknown>;
-      for (const [id, e] of this.layers[layer]) target.set(id, e);
+    twin.layers = {
+      buildings: new Map(this.layers.buildings),
+      mobility: new Map(this.layers.mobility),
+      grid: new Map(this.layers.grid),
+    };
+    for (const layer of ['buildings', 'mobility', 'grid'] as const)
       twin.indexes[layer] = this.indexes[layer].clone();
-    }
     twin.coverage = new Map(this.coverage);
     twin.kpi = this.kpi.clone();
     twin.peaks = new Map(this.peaks);

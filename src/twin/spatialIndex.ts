@@ -22,7 +22,8 @@ const MIN_OVERLAY = 4_096;
  * Copies are cheap (time travel copies a snapshot twin for every as-of query): a copy shares the tree, which
  * from then on neither side writes. Each side keeps its changes beside it, in a small tree of its own
  * (`overlay`) and a set of the shared tree's items that are gone or moved (`dead`); a search asks both.
- * Once the changes grow to a sizeable share of the tree, the side bulk-loads a tree of its own again.
+ * Once the changes grow to a sizeable share of the tree, or when the side is copied again, it bulk-loads a
+ * tree of its own.
  */
 export class SpatialIndex {
   private tree = new RBush<IndexItem>(16);
@@ -128,14 +129,12 @@ export class SpatialIndex {
       copy.deferred = true;
       return copy;
     }
+    // Pending changes are folded into a tree of this side's own first, so that a copy (and every copy of
+    // it: time travel copies a snapshot twin per query) starts from a clean shared tree.
+    if ((this.overlayItems?.size ?? 0) + (this.dead?.size ?? 0) > 0) this.rebuild();
     this.shared = true;
     copy.shared = true;
     copy.tree = this.tree;
-    if (this.dead && this.dead.size > 0) copy.dead = new Set(this.dead);
-    if (this.overlayItems && this.overlayItems.size > 0) {
-      copy.overlayItems = new Set(this.overlayItems);
-      copy.overlay = new RBush<IndexItem>(16).load([...this.overlayItems]);
-    }
     return copy;
   }
 }
