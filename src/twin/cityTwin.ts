@@ -135,6 +135,8 @@ export class CityTwin {
   private staleBuildings = new Set<string>();
   private staleGrid = new Set<string>();
   private gridTouched = false;
+  /** An entity event was applied (or a deferred snapshot restored) during the bulk replay: recount coverage. */
+  private bulkChanged = false;
   private districtBoxes: Array<{ id: string; box: BBox; boundary: NonNullable<CityState['boundary']> }> = [];
   private epoch = ++epochs;
   /**
@@ -204,6 +206,7 @@ export class CityTwin {
     }
     const layer = LAYER_OF_KIND[to.kind];
     if (!handles(layer, event.type)) return factorChanges;
+    if (this.bulk) this.bulkChanged = true;
     const env: EventEnvelope = { entityId: to.entityId, occurredAt };
     // A silent bulk replay by a twin that shares no state with a copy writes the frequent events in place.
     const inPlace = !emit && this.bulk && this.exclusive;
@@ -667,12 +670,13 @@ export class CityTwin {
     for (const index of Object.values(this.indexes)) index.defer();
   }
 
-  /** Rebuilds what `beginBulk()` deferred. Idempotent. */
+  /** Rebuilds what `beginBulk()` deferred (nothing when no entity changed meanwhile). Idempotent. */
   endBulk(): void {
     if (!this.bulk) return;
     this.bulk = false;
-    for (const index of Object.values(this.indexes)) index.rebuild();
-    this.recomputeCoverage();
+    for (const index of Object.values(this.indexes)) index.resume();
+    if (this.bulkChanged) this.recomputeCoverage();
+    this.bulkChanged = false;
     this.settleContributions();
   }
 
@@ -903,7 +907,11 @@ export class CityTwin {
     }
     twin.markPeaksDirty();
     for (const index of Object.values(twin.indexes)) index.rebuild();
-    if (s.deferred) twin.beginBulk();
+    if (s.deferred) {
+      // Taken mid-replay: the saved coverage is not current yet.
+      twin.beginBulk();
+      twin.bulkChanged = true;
+    }
     return twin;
   }
 
@@ -942,6 +950,7 @@ export class CityTwin {
     twin.staleBuildings = new Set(this.staleBuildings);
     twin.staleGrid = new Set(this.staleGrid);
     twin.gridTouched = this.gridTouched;
+    twin.bulkChanged = this.bulkChanged;
     if (this.bulk) {
       twin.bulk = true;
       for (const index of Object.values(twin.indexes)) index.defer();

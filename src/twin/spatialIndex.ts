@@ -35,6 +35,8 @@ export class SpatialIndex {
   private dead: Set<IndexItem> | undefined;
   /** While deferred, only `items` is kept; `rebuild()` bulk-loads the tree once. */
   private deferred = false;
+  /** An item changed while deferred: the tree no longer matches the items. */
+  private treeStale = false;
 
   constructor(items?: Map<string, IndexItem>) {
     this.items = items ?? new Map();
@@ -51,7 +53,10 @@ export class SpatialIndex {
       return;
     const item: IndexItem = { minX: box[0], minY: box[1], maxX: box[2], maxY: box[3], id };
     this.items.set(id, item);
-    if (this.deferred) return;
+    if (this.deferred) {
+      this.treeStale = true;
+      return;
+    }
     if (old) this.unlink(old);
     if (!this.shared) this.tree.insert(item);
     else {
@@ -67,7 +72,8 @@ export class SpatialIndex {
     const old = this.items.get(id);
     if (!old) return;
     this.items.delete(id);
-    if (!this.deferred) {
+    if (this.deferred) this.treeStale = true;
+    else {
       this.unlink(old);
       this.compactIfLarge();
     }
@@ -108,9 +114,17 @@ export class SpatialIndex {
     this.deferred = true;
   }
 
+  /** Ends a deferral: bulk-loads the tree if anything changed meanwhile, else the tree is still current. */
+  resume(): void {
+    if (!this.deferred) return;
+    if (this.treeStale) this.rebuild();
+    else this.deferred = false;
+  }
+
   /** Bulk-loads a tree of its own from the items (after a deferred replay, a restore, or many changes). */
   rebuild(): void {
     this.deferred = false;
+    this.treeStale = false;
     this.shared = false;
     this.overlay = undefined;
     this.overlayItems = undefined;
@@ -127,6 +141,7 @@ export class SpatialIndex {
     const copy = new SpatialIndex(new Map(this.items));
     if (this.deferred) {
       copy.deferred = true;
+      copy.treeStale = true;
       return copy;
     }
     // Pending changes are folded into a tree of this side's own first, so that a copy (and every copy of

@@ -69,4 +69,17 @@ test('a deferred index answers after rebuild, also when copied while deferred', 
   assert.equal(ids(copy, [0, 0, 2, 2]), ['a', 'c']);
 });
 
+test('resuming after a deferral keeps the tree when nothing changed, and reloads it when something did', () => {
+  const index = new SpatialIndex();
+  index.set('a', [0, 0, 1, 1]);
+  index.defer();
+  index.resume();
+  assert.equal(ids(index, [0, 0, 2, 2]), ['a']);
+  index.defer();
+  index.set('b', [0.5, 0.5, 0.7, 0.7]);
+  index.delete('a');
+  index.resume();
+  assert.equal(ids(index, [0, 0, 2, 2]), ['b']);
+});
+
 test.run();
