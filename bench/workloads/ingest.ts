@@ -172,7 +172,13 @@ function postFromChildProcess(command: {
 }
 
 /** Posts `feeds` (after `prelude`, alone) to a real server over loopback from the client process. */
-async function ingestOverHttp(path: string, now: Date, feeds: string[][], prelude: string[] = []) {
+async function ingestOverHttp(
+  path: string,
+  now: Date,
+  feeds: string[][],
+  prelude: string[] = [],
+  parseWorkers?: number,
+) {
   const store = createSqliteEventStore(path);
   const clock = fixedClock(now);
   const { key } = await createKeyRegistry(store, { clock }).create(
@@ -184,6 +190,9 @@ async function ingestOverHttp(path: string, now: Date, feeds: string[][], prelud
     LOG_LEVEL: 'silent',
     BODY_LIMIT: '64mb',
     SEED: 'false',
+    // as the server would be configured (PARSE_WORKERS from the environment when set), or as asked
+    ...(process.env.PARSE_WORKERS !== undefined ? { PARSE_WORKERS: process.env.PARSE_WORKERS } : {}),
+    ...(parseWorkers !== undefined ? { PARSE_WORKERS: String(parseWorkers) } : {}),
   });
   // As src/main.ts builds it: batches parsed by the worker threads while the event loop decides and appends
   const parser = createParseWorkers({ workers: config.PARSE_WORKERS });
@@ -227,6 +236,8 @@ export const ingestWorkload: Workload = {
       const http = await ingestOverHttp(join(dir, 'http.sqlite'), now, [bodies]);
       const { prelude, feeds } = feedsOf(events);
       const fed = await ingestOverHttp(join(dir, 'feeds.sqlite'), now, feeds, prelude);
+      // The same single feeder with two parse workers, whatever this machine's default
+      const threaded = await ingestOverHttp(join(dir, 'workers.sqlite'), now, [bodies], [], 2);
       const writerSeconds = await ingestInProcess(join(dir, 'writer.sqlite'), batches, now);
       const portRate = events.length / portSeconds;
       const httpRate = events.length / http.seconds;
@@ -249,6 +260,13 @@ export const ingestWorkload: Workload = {
           baseline: portRate,
           goal: '>= 50% of the port append rate',
           met: events.length / fed.seconds >= 0.5 * portRate,
+        }),
+        result({
+          workload: 'ingest',
+          metric: 'HTTP ingest, one feeder, PARSE_WORKERS=2',
+          value: events.length / threaded.seconds,
+          unit: 'events/s',
+          baseline: portRate,
         }),
         result({
           workload: 'ingest',

@@ -34,6 +34,24 @@ function hasLoneSurrogate(value: string): boolean {
   return false;
 }
 
+/**
+ * An array holding only finite numbers and arrays of the same kind (a hole reads as undefined and fails),
+ * without toJSON, at most `depth` levels deep: GeoJSON coordinates are 4 at most, and the bound leaves a
+ * cyclic array to the general path, which reports the cycle.
+ */
+function isNumberTree(array: unknown[], depth = 4): boolean {
+  if (depth === 0 || typeof (array as { toJSON?: unknown }).toJSON === 'function') return false;
+  for (let i = 0; i < array.length; i++) {
+    const item = array[i];
+    if (typeof item === 'number') {
+      if (!Number.isFinite(item)) return false;
+    } else if (!Array.isArray(item) || !isNumberTree(item, depth - 1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 function write(value: unknown, ancestors: object[]): string | undefined {
   switch (typeof value) {
     case 'string':
@@ -60,6 +78,12 @@ function write(value: unknown, ancestors: object[]): string | undefined {
   if (typeof object.toJSON === 'function') {
     out = write((object.toJSON as () => unknown)(), ancestors);
   } else if (Array.isArray(object)) {
+    // Coordinates: an array of finite numbers (or of such arrays, with no holes and no toJSON) is written
+    // by JSON.stringify exactly as below, natively and in one call
+    if (isNumberTree(object)) {
+      ancestors.pop();
+      return JSON.stringify(object);
+    }
     out = '[';
     for (let i = 0; i < object.length; i++) {
       if (i > 0) out += ',';
