@@ -126,7 +126,12 @@ export const liveWorkload: Workload = {
       const { rss: rssStart, heap: heapStart } = await memory(true);
       const rssSamples: number[] = [rssStart];
       let posting = true;
-      const posted = ask<{ sent: number; failed: number; seconds: number }>(poster, {
+      const posted = ask<{
+        sent: number;
+        failed: number;
+        failures: Record<string, number>;
+        seconds: number;
+      }>(poster, {
         url,
         token: operator,
         seconds,
@@ -137,7 +142,8 @@ export const liveWorkload: Workload = {
         await sleep(1_000);
         if (posting) rssSamples.push(await rss(false));
       }
-      const { sent, failed, seconds: ingestSeconds } = await posted;
+      const { sent, failed, failures, seconds: ingestSeconds } = await posted;
+      if (failed > 0) console.log(`  (rejected ingest requests by status: ${JSON.stringify(failures)})`);
       const drainStart = Date.now();
       await ask(server, { cmd: 'drain' });
       const backlogMs = Date.now() - drainStart;

@@ -3,7 +3,8 @@
  * building requests and reading answers does not run on the server's core. Driven over IPC by
  * bench/workloads/live.ts: `{url, token, seconds}` posts RATE position reports per second in batches of
  * BATCH for `seconds` (at most 16 requests open at a time, each report's `occurredAt` stamped when its
- * request is built), waits for the open requests, and answers `{ok, sent, failed, seconds}`.
+ * request is built), waits for the open requests, and answers `{ok, sent, failed, failures, seconds}`
+ * (`failures`: count per HTTP status).
  */
 import { BATCH, CITY, fleet, RATE, sleep } from './liveCity.js';
 
@@ -23,6 +24,12 @@ process.on('message', async ({ url, token, seconds, exit }: Command) => {
     let sent = 0;
     let inFlight = 0;
     let failed = 0;
+    /** Why requests failed: HTTP status (or 'network') and count, so a failing run says why. */
+    const failures: Record<string, number> = {};
+    const fail = (why: string) => {
+      failed++;
+      failures[why] = (failures[why] ?? 0) + 1;
+    };
     const post = async (body: string) => {
       inFlight++;
       try {
@@ -31,10 +38,10 @@ process.on('message', async ({ url, token, seconds, exit }: Command) => {
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body,
         });
-        if (res.status !== 201) failed++;
+        if (res.status !== 201) fail(String(res.status));
         await res.arrayBuffer();
       } catch {
-        failed++;
+        fail('network');
       } finally {
         inFlight--;
       }
@@ -58,7 +65,7 @@ process.on('message', async ({ url, token, seconds, exit }: Command) => {
       await sleep(2);
     }
     while (inFlight > 0) await sleep(5);
-    process.send?.({ ok: true, sent, failed, seconds: (Date.now() - started) / 1_000 });
+    process.send?.({ ok: true, sent, failed, failures, seconds: (Date.now() - started) / 1_000 });
   } catch (error) {
     process.send?.({ ok: false, error: (error as Error).message });
   }
