@@ -252,6 +252,9 @@ fanOut('a long-polling console in a group gets the same frames as its websocket 
     // The long-polling transport keeps a request open until its engine is closed.
     polling.io.engine?.close();
     ws.close();
+    // Closing the server before it has read the polling client's close request would leave that request's
+    // timers running in this process after the suite: wait until the gateway has let both consoles go.
+    await until(() => h.gateway.stats().groups === 0, 10_000, 'both consoles gone').catch(() => {});
     await h.close();
   }
 });
