@@ -555,17 +555,9 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     if (sub.resync) return;
     const coalescable = batch.eventType === 'VehiclePositionReported';
     for (const change of batch.changes) {
-      const seen = viewChange(sub.filter, change);
-      if (!seen) continue;
-      const ok = sub.outbox.push({
-        op: seen.op,
-        layer: change.layer,
-        id: change.id,
-        position: batch.position,
-        feature: seen.op === 'upsert' ? seen.feature : undefined,
-        coalescable,
-      });
-      if (!ok) return fellBehind(sub);
+      const entry = outboxEntryOf(sub.filter, change, batch.position, coalescable);
+      if (!entry) continue;
+      if (!sub.outbox.push(entry)) return fellBehind(sub);
     }
     sub.outbox.advance(batch.position);
   };
@@ -592,16 +584,9 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         }
       }
       for (const group of touched) {
-        const seen = viewChange(group.filter, change);
-        if (!seen) continue;
-        group.outbox.push({
-          op: seen.op,
-          layer: change.layer,
-          id: change.id,
-          position: batch.position,
-          feature: seen.op === 'upsert' ? seen.feature : undefined,
-          coalescable,
-        });
+        const entry = outboxEntryOf(group.filter, change, batch.position, coalescable);
+        if (!entry) continue;
+        group.outbox.push(entry);
         scheduleGroup(group, !coalescable || group.outbox.size >= options.maxBatch);
       }
     }
@@ -886,3 +871,22 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
 }
 
 export { LAYERS };
+
+/** What a change means to one view (a subscription's or a filter group's), as an outbox entry; undefined: unseen. */
+function outboxEntryOf(
+  filter: AreaFilter,
+  change: TwinChangeBatch['changes'][number],
+  position: OutboxChange['position'],
+  coalescable: boolean,
+): OutboxChange | undefined {
+  const seen = viewChange(filter, change);
+  if (!seen) return undefined;
+  return {
+    op: seen.op,
+    layer: change.layer,
+    id: change.id,
+    position,
+    feature: seen.op === 'upsert' ? seen.feature : undefined,
+    coalescable,
+  };
+}
