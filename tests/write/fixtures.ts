@@ -2,6 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { featureCollection, polygon, union } from '@turf/turf';
+import * as assert from 'uvu/assert';
+import { AppError } from '../../src/core/errors.js';
 import { uuidFromName } from '../../src/core/ids.js';
 
 /** A small square city around (26.10, 44.43) with two districts: for rule tests. */
@@ -122,4 +124,15 @@ export function sector3Footprints(): {
 export function tempDir(prefix = 'urban-twin-'): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The AppError a promise rejects with (fails the test when it resolves or rejects with something else). */
+export async function caught(promise: Promise<unknown>): Promise<AppError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.instance(err, AppError);
+    return err as AppError;
+  }
+  throw new Error('expected a rejection');
 }

@@ -5,13 +5,13 @@ import * as assert from 'uvu/assert';
 import { canonicalJson } from '../../src/audit/canonicalJson.js';
 import { verifyChains } from '../../src/audit/verify.js';
 import { fixedClock } from '../../src/core/clock.js';
-import { AppError, ValidationError } from '../../src/core/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { parseBatchBody } from '../../src/write/batchBody.js';
 import { type ParsedItem, parseItems } from '../../src/write/parseItems.js';
 import { createParseWorkers } from '../../src/write/parseWorkers.js';
 import { createWriter } from '../../src/write/writer.js';
-import { bucharestRegistered, sector3Footprints, tempDir, testId } from './fixtures.js';
+import { bucharestRegistered, caught, sector3Footprints, tempDir, testId } from './fixtures.js';
 
 const CITY = 'bucharest';
 const NOW = new Date('2026-06-01T12:00:00Z');
@@ -45,16 +45,6 @@ function items(count: number) {
     ]);
 }
 
-async function rejection(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.instance(err, AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a rejection');
-}
-
 const workers = suite('parse workers');
 const pool = createParseWorkers({ workers: 2, minItems: 1, minChunk: 25 });
 workers.after(() => pool.close());
@@ -82,7 +72,7 @@ workers('report the first bad item of the batch, whichever chunk answers first',
   } catch (err) {
     inProcess = err;
   }
-  const threaded = await rejection(pool.parse(CITY, batch, NOW));
+  const threaded = await caught(pool.parse(CITY, batch, NOW));
   assert.instance(threaded, ValidationError);
   assert.is(threaded.issues[0]!.index, 7);
   assert.is(threaded.issues[0]!.field, 'data.floors');
@@ -128,11 +118,9 @@ workers('parse an ingest body split over two threads exactly as it is parsed in 
 });
 
 workers('answer a malformed or oversize body with the errors the in-process parse gives', async () => {
-  const malformed = await rejection(
-    pool.parseBody(CITY, `{"events": [${'{"type": "X"},'.repeat(40)}`, NOW, 50),
-  );
+  const malformed = await caught(pool.parseBody(CITY, `{"events": [${'{"type": "X"},'.repeat(40)}`, NOW, 50));
   assert.equal([malformed.status, malformed.code], [400, 'malformed-json']);
-  const oversize = await rejection(pool.parseBody(CITY, JSON.stringify({ events: items(30) }), NOW, 50));
+  const oversize = await caught(pool.parseBody(CITY, JSON.stringify({ events: items(30) }), NOW, 50));
   assert.equal([oversize.status, oversize.issues[0]!.field, oversize.issues[0]!.value], [413, 'events', 60]);
 });
 

@@ -3,7 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { eventHash, GENESIS_HASH } from '../../src/audit/hashChain.js';
 import { fixedClock } from '../../src/core/clock.js';
-import { AppError, ConflictError, DomainRuleError, ValidationError } from '../../src/core/errors.js';
+import { ConflictError, DomainRuleError, ValidationError } from '../../src/core/errors.js';
 import { evolveState } from '../../src/domain/writeState.js';
 import { createMemoryEventStore } from '../../src/eventStore/memory.js';
 import type { EventStore, RecordedEvent } from '../../src/eventStore/port.js';
@@ -11,7 +11,7 @@ import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { createStoreStateLoader, type StateLoader } from '../../src/write/stateLoader.js';
 import type { WriteContext } from '../../src/write/types.js';
 import { createWriter, type Writer } from '../../src/write/writer.js';
-import { buildingRegistered, squareCityRegistered, tempDir, testId } from './fixtures.js';
+import { buildingRegistered, caught, squareCityRegistered, tempDir, testId } from './fixtures.js';
 
 const CITY = 'testville';
 const ctx: WriteContext = {
@@ -25,16 +25,6 @@ async function readAll(store: EventStore): Promise<RecordedEvent[]> {
   const events: RecordedEvent[] = [];
   for await (const e of store.readAll()) events.push(e);
   return events;
-}
-
-async function caught(promise: Promise<unknown>): Promise<AppError> {
-  try {
-    await promise;
-  } catch (err) {
-    assert.instance(err, AppError);
-    return err as AppError;
-  }
-  throw new Error('expected a rejection');
 }
 
 function setup() {
