@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError, PayloadTooLargeError, ValidationError } from '../core/errors.js';
 import { validationErrorFromZod } from '../core/zodIssues.js';
-import { type ParsedItem, parseItem } from './parseItems.js';
+import { type ParsedItem, parseItems } from './parseItems.js';
 
 /** The body of `POST /api/v1/cities/{city}/events`; items are parsed one by one (parseItems.ts). */
 export const batchBodySchema = z.strictObject({
@@ -58,9 +58,6 @@ export function parseBatchBody(
   const all = parsed.data.events;
   const [part, parts] = share;
   const size = Math.ceil(all.length / parts);
-  const items: ParsedItem[] = [];
-  for (let i = part * size; i < Math.min((part + 1) * size, all.length); i++) {
-    items.push(parseItem(city, all[i], i, now));
-  }
+  const items = parseItems(city, all.slice(part * size, (part + 1) * size), now, part * size);
   return { items, size: all.length, source: parsed.data.source, reason: parsed.data.reason };
 }

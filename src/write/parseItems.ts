@@ -84,9 +84,12 @@ export function parseItem(city: string, input: unknown, index: number, now: Date
   };
 }
 
-/** Parses a batch's items in order (throws on the first bad one, naming its index, field and value). */
-export function parseItems(city: string, items: readonly unknown[], now: Date): ParsedItem[] {
-  return items.map((item, index) => parseItem(city, item, index, now));
+/**
+ * Parses a batch's items in order (throws on the first bad one, naming its index, field and value);
+ * `offset` is the batch index of the first, when these are a part of the batch.
+ */
+export function parseItems(city: string, items: readonly unknown[], now: Date, offset = 0): ParsedItem[] {
+  return items.map((item, i) => parseItem(city, item, offset + i, now));
 }
 
 /**

@@ -8,7 +8,7 @@ import { parentPort } from 'node:worker_threads';
 import { canonicalJson } from '../audit/canonicalJson.js';
 import { AppError } from '../core/errors.js';
 import { parseBatchBody } from './batchBody.js';
-import { type ParsedItem, parseItem } from './parseItems.js';
+import { type ParsedItem, parseItems } from './parseItems.js';
 import type { ParseJob, ParseReply, WireItem } from './parseWire.js';
 
 function toWire(item: ParsedItem): WireItem {
@@ -31,7 +31,7 @@ function answer(job: ParseJob): ParseReply {
   if (job.kind === 'items') {
     return {
       job: job.job,
-      items: job.items.map((input, i) => toWire(parseItem(job.city, input, job.offset + i, now))),
+      items: parseItems(job.city, job.items, now, job.offset).map(toWire),
     };
   }
   const body = parseBatchBody(job.city, job.text, now, job.maxBatch, job.share);

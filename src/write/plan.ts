@@ -5,7 +5,7 @@ import type { EventMetadata } from '../domain/metadata.js';
 import { assertCityId, cityStream, type EntityKind, entityStream } from '../domain/streams.js';
 import { decideEvent, evolveState, referencedEntities, type WriteState } from '../domain/writeState.js';
 import type { NewEvent } from '../eventStore/port.js';
-import { fail, type ParsedItem, parseItem } from './parseItems.js';
+import { fail, type ParsedItem, parseItems } from './parseItems.js';
 import type { LoadedStream, StateLoader } from './stateLoader.js';
 import type { ItemResult, WriteContext } from './types.js';
 
@@ -44,12 +44,7 @@ export async function planBatch(
   loader: StateLoader,
 ): Promise<BatchPlan> {
   const city = assertCityId(cityInput);
-  return planParsed(
-    city,
-    items.map((item, index) => parseItem(city, item, index, ctx.now)),
-    ctx,
-    loader,
-  );
+  return planParsed(city, parseItems(city, items, ctx.now), ctx, loader);
 }
 
 /** planBatch for items already parsed (in process or by the parse workers) for `city`, in batch order. */
