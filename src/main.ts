@@ -18,6 +18,7 @@ import { createApp } from './http/app.js';
 import type { AppDeps, ReadinessCheck } from './http/deps.js';
 import { attachLiveGateway, liveOptionsFromConfig, liveTwinSourceOf } from './realtime/gateway.js';
 import { createGeofenceRegistry } from './realtime/geofenceRegistry.js';
+import { liveScenariosOf } from './realtime/scenarioFeed.js';
 import { ScenarioService } from './scenarios/service.js';
 import { createCityTimeTravel } from './timeTravel/cityTwinAdapter.js';
 import { createCityTwin } from './twin/cityTwin.js';
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
     scratchTwin: createCityTwin,
     authenticate: (token) => keys.authenticate(token),
     allowAnonymousReads: config.ALLOW_ANONYMOUS_READS,
+    scenarios: liveScenariosOf(scenarios),
     options: liveOptionsFromConfig(config),
     logger,
   });

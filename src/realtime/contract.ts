@@ -29,6 +29,10 @@ export const subscribeSchema = z.strictObject({
   bbox: bboxSchema.optional(),
   /** `properties.kind` values to keep (e.g. `bus`, `scooter`); all kinds when absent. */
   kinds: z.array(z.string().min(1).max(64)).min(1).max(50).optional(),
+  /**
+   * A what-if scenario of `city` to follow instead of the city itself (planner keys): its twin's snapshot, then
+   * its own events (and, when tracking, the city's later ones). Positions are global positions as ever.
+   */
   scenario: z.string().min(1).max(200).optional(),
   /** The last position this client received: resume after it (exclusive). */
   since: positionStringSchema.optional(),
@@ -65,8 +69,9 @@ export type LiveChange =
   | { op: 'remove'; layer: LayerName; id: string; position: string };
 
 /**
- * A batch of changes covering the positions `(after, position]` of the subscription's city: every event in
- * that range is reflected (high-frequency position updates may be coalesced to the entity's latest state).
+ * A batch of changes covering the positions `(after, position]` of the subscription's feed (its city, or its
+ * scenario): every event of it in that range is reflected (high-frequency position updates may be coalesced
+ * to the entity's latest state).
  * A client has no gap when each message's `after` equals the previous message's `position`.
  */
 export interface ChangesMessage {

@@ -18,9 +18,17 @@ import { Server, type Socket } from 'socket.io';
 import type { Principal } from '../access/roles.js';
 import { ANONYMOUS_READER, canAccess } from '../access/roles.js';
 import type { Config } from '../config.js';
-import { AppError, ForbiddenError, UnauthorizedError, ValidationError } from '../core/errors.js';
+import {
+  AppError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  UnavailableError,
+  ValidationError,
+} from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { EventStore } from '../eventStore/port.js';
+import type { ScenarioInfo } from '../scenarios/registry.js';
 import { LAYERS, type LayerName, type TwinChangeBatch, type TwinFeature } from '../twin/changes.js';
 import type { ProjectionRunner } from '../twin/projectionRunner.js';
 import { type AreaFilter, featureMatches, viewChange } from './areaFilter.js';
@@ -34,6 +42,7 @@ import {
   type LiveSocketData,
   type ServerToClientEvents,
   type SnapshotMessage,
+  type SubscribeRequest,
   subscribeSchema,
   unsubscribeSchema,
   updateAreaSchema,
@@ -42,7 +51,14 @@ import {
 import type { GeofenceRegistry } from './geofenceRegistry.js';
 import { createGeofenceTracker, type GeofenceTracker } from './geofenceTracker.js';
 import { createOutbox, liveChangeOf, type Outbox, type OutboxChange } from './outbox.js';
-import { planResume, type ScratchTwin } from './resume.js';
+import { planResume, type ResumePlan, type ScratchTwin } from './resume.js';
+import {
+  isScenarioFeedKey,
+  type LiveScenarios,
+  openScenarioFeed,
+  type ScenarioFeed,
+  scenarioFeedKey,
+} from './scenarioFeed.js';
 import { emitSharedChanges, type SharedBody, sharedBodyOf } from './sharedFrame.js';
 import { liveParser } from './wireParser.js';
 
@@ -119,6 +135,8 @@ export interface LiveGatewayDeps {
   authenticate(token: string): Promise<Principal | undefined>;
   /** Sockets without a token are anonymous readers. */
   allowAnonymousReads?: boolean;
+  /** What-if scenarios (`liveScenariosOf(service)`); without them a `scenario` subscription is refused (503). */
+  scenarios?: LiveScenarios;
   options?: Partial<LiveOptions>;
   logger?: Logger;
 }
@@ -134,10 +152,25 @@ export interface LiveGateway {
 
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents, Record<string, never>, LiveSocketData>;
 
+/** What a subscription's snapshot, resume and handover read: a city's live twin, or a scenario's feed. */
+export interface FeedSource {
+  /** The position its features are at (the last batch it delivered, or where it started). */
+  readonly position: bigint;
+  features(layer: LayerName): Iterable<TwinFeature> | undefined;
+  /** Resolves once it has delivered the batches through `position`. */
+  waitForPosition(position: bigint, timeoutMs: number): Promise<void>;
+  /** The changes after `since` read from the store, or `too-large`. */
+  planResume(since: bigint, maxEvents: number): Promise<ResumePlan>;
+}
+
 interface LiveSub {
   id: string;
   socket: LiveSocket;
+  /** The city the subscription reads (what access is checked against). */
   city: string;
+  /** The feed its changes come from: the city itself, or `scenario:<id>`. */
+  feed: string;
+  source: FeedSource;
   filter: AreaFilter;
   /** The filter group it receives frames from, once live. */
   group: FilterGroup | undefined;
@@ -161,7 +194,7 @@ interface LiveSub {
  */
 interface FilterGroup {
   key: string;
-  city: string;
+  feed: string;
   filter: AreaFilter;
   members: Set<LiveSub>;
   /** The group's changes of the current window (coalesced); drained into one frame per window. */
@@ -241,13 +274,15 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   ) as LiveGateway['io'];
   const nsp = io.of(LIVE_NAMESPACE);
   const all = new Map<string, LiveSub>();
-  /** Live subscriptions per city (the receivers of geofence transitions). */
-  const byCity = new Map<string, Set<LiveSub>>();
-  /** Subscriptions still starting per city: they hold the batches that arrive meanwhile. */
-  const startingByCity = new Map<string, Set<LiveSub>>();
-  const groupsByCity = new Map<string, CityGroups>();
-  /** The position of the last batch of each city's feed. */
-  const cityHead = new Map<string, bigint>();
+  /** Live subscriptions per feed (a city's, the receivers of geofence transitions, or a scenario's). */
+  const byFeed = new Map<string, Set<LiveSub>>();
+  /** Subscriptions still starting per feed: they hold the batches that arrive meanwhile. */
+  const startingByFeed = new Map<string, Set<LiveSub>>();
+  const groupsByFeed = new Map<string, CityGroups>();
+  /** The position of the last batch of each feed. */
+  const feedHead = new Map<string, bigint>();
+  /** The scenario feeds followed for their subscribers, by feed key (opened on the first, closed after the last). */
+  const scenarioFeeds = new Map<string, Promise<ScenarioFeed>>();
   const dirtyGroups = new Set<FilterGroup>();
   const urgentGroups = new Set<FilterGroup>();
   const dirtySubs = new Set<LiveSub>();
@@ -317,10 +352,10 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     reason: SnapshotMessage['reason'],
     cause?: SnapshotMessage['cause'],
   ) => {
-    const position = deps.twin.position ?? 0n;
+    const position = sub.source.position;
     const features: SnapshotMessage['features'] = [];
     for (const layer of sub.filter.layers) {
-      for (const feature of deps.twin.features(sub.city, layer) ?? []) {
+      for (const feature of sub.source.features(layer) ?? []) {
         if (featureMatches(sub.filter, layer, feature)) features.push({ layer, feature });
       }
     }
@@ -416,7 +451,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     dirtyGroups.delete(group);
     urgentGroups.delete(group);
     group.lastFlushAt = Date.now();
-    group.outbox.advance(cityHead.get(group.city) ?? 0n);
+    group.outbox.advance(feedHead.get(group.feed) ?? 0n);
     for (;;) {
       const taken = group.outbox.take(options.maxBatch);
       if (!taken) break;
@@ -471,17 +506,17 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   // ---- filter groups ------------------------------------------------------------------------------------
 
   const joinGroup = (sub: LiveSub) => {
-    let city = groupsByCity.get(sub.city);
+    let city = groupsByFeed.get(sub.feed);
     if (!city) {
       city = { groups: new Map(), index: new RBush<AreaEntry>(), wholeCity: new Set() };
-      groupsByCity.set(sub.city, city);
+      groupsByFeed.set(sub.feed, city);
     }
     const key = filterKeyOf(sub.filter);
     let group = city.groups.get(key);
     if (!group) {
       group = {
         key,
-        city: sub.city,
+        feed: sub.feed,
         filter: sub.filter,
         members: new Set(),
         // Never bounded: it is drained every window, and members keep their own bound.
@@ -505,14 +540,14 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     sub.group = undefined;
     group.members.delete(sub);
     if (group.members.size > 0) return;
-    const city = groupsByCity.get(group.city);
+    const city = groupsByFeed.get(group.feed);
     if (!city) return;
     city.groups.delete(group.key);
     if (group.area) city.index.remove(group.area);
     else city.wholeCity.delete(group);
     dirtyGroups.delete(group);
     urgentGroups.delete(group);
-    if (city.groups.size === 0) groupsByCity.delete(group.city);
+    if (city.groups.size === 0) groupsByFeed.delete(group.feed);
   };
 
   /** The group's changes of this window not yet sent become the member's own (before it changes group). */
@@ -524,16 +559,16 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       if (item.position <= from) continue;
       if (!sub.outbox.push(item)) return fellBehind(sub);
     }
-    sub.outbox.advance(cityHead.get(sub.city) ?? from);
+    sub.outbox.advance(feedHead.get(sub.feed) ?? from);
   };
 
   // Quiet areas still learn how far the city's feed went, so their `since` stays close to the head.
   const idleTimer = setInterval(() => {
     const now = Date.now();
-    for (const city of groupsByCity.values()) {
+    for (const city of groupsByFeed.values()) {
       for (const group of city.groups.values()) {
         if (dirtyGroups.has(group) || now - group.lastFlushAt < options.idleAdvanceMs) continue;
-        const head = cityHead.get(group.city);
+        const head = feedHead.get(group.feed);
         if (head !== undefined && head > group.outbox.sentThrough) flushGroup(group);
       }
     }
@@ -609,10 +644,10 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     return tracker;
   };
 
-  const unsubscribeFeed = deps.twin.onChange((batch) => {
-    cityHead.set(batch.city, batch.position);
-    const transitions = trackerOf(batch.city).observe(batch);
-    for (const sub of startingByCity.get(batch.city) ?? []) {
+  /** One batch of a feed (a city's or a scenario's), in position order: held by starting subscriptions, routed to groups. */
+  const onFeedBatch = (feed: string, batch: TwinChangeBatch, transitions: GeofenceTransition[]) => {
+    feedHead.set(feed, batch.position);
+    for (const sub of startingByFeed.get(feed) ?? []) {
       if (!sub.held) continue;
       sub.held.push({ batch, transitions });
       if (sub.held.length > options.maxBuffer) {
@@ -620,10 +655,78 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         sub.resync = true;
       }
     }
-    const city = groupsByCity.get(batch.city);
-    if (city) route(city, batch);
-    if (transitions.length > 0) for (const sub of byCity.get(batch.city) ?? []) notify(sub, transitions);
+    const groups = groupsByFeed.get(feed);
+    if (groups) route(groups, batch);
+    if (transitions.length > 0) for (const sub of byFeed.get(feed) ?? []) notify(sub, transitions);
+  };
+
+  const unsubscribeFeed = deps.twin.onChange((batch) => {
+    onFeedBatch(batch.city, batch, trackerOf(batch.city).observe(batch));
   });
+
+  /** The scenario a subscription asks for, checked against the key and the city the request names. */
+  const scenarioOf = async (principal: Principal, req: SubscribeRequest): Promise<ScenarioInfo> => {
+    const id = req.scenario!;
+    if (!deps.scenarios) throw new UnavailableError('Scenarios are not enabled on this server');
+    // As the scenario layer routes: reading a scenario is a planner's job in the scenario's city.
+    if (!canAccess(principal, { city: req.city, role: 'planner' })) {
+      throw new ForbiddenError(`This key may not read scenarios of ${req.city}`);
+    }
+    const info = await deps.scenarios.info(id);
+    if (!info) {
+      // As over HTTP: only a key that may read every city learns whether a scenario exists.
+      if (principal.cities !== '*') throw new ForbiddenError(`This key may not read the scenario ${id}`);
+      throw new NotFoundError(`No scenario ${id}`);
+    }
+    if (!canAccess(principal, { city: info.city, role: 'planner' })) {
+      throw new ForbiddenError(`This key may not read the scenario ${id}`);
+    }
+    if (info.city !== req.city) {
+      throw new ValidationError(`Scenario ${id} is a scenario of ${info.city}, not of ${req.city}`, [
+        { field: 'city', value: req.city, message: `must be the scenario's city (${info.city})` },
+      ]);
+    }
+    return info;
+  };
+
+  /** The live city twin as a subscription's source. */
+  const citySource = (city: string): FeedSource => ({
+    get position() {
+      return deps.twin.position ?? 0n;
+    },
+    features: (layer) => deps.twin.features(city, layer),
+    waitForPosition: (position, timeoutMs) => deps.twin.waitForPosition(position, timeoutMs),
+    planResume: (since, maxEvents) =>
+      planResume({ store: deps.store, city, since, maxEvents, scratch: deps.scratchTwin }),
+  });
+
+  /** The scenario's feed, opened for its first subscriber (who must already be registered as starting). */
+  const scenarioSource = (key: string, info: ScenarioInfo): Promise<ScenarioFeed> => {
+    let feed = scenarioFeeds.get(key);
+    if (!feed) {
+      feed = openScenarioFeed({
+        store: deps.store,
+        scenarios: deps.scenarios!,
+        info,
+        key,
+        onBatch: (batch) => onFeedBatch(key, batch, []),
+        ...(deps.logger ? { logger: deps.logger } : {}),
+      });
+      scenarioFeeds.set(key, feed);
+    }
+    return feed;
+  };
+
+  /** Closes a scenario feed nobody subscribes to any more. */
+  const releaseFeed = (key: string) => {
+    if (!isScenarioFeedKey(key) || byFeed.has(key) || startingByFeed.has(key)) return;
+    const feed = scenarioFeeds.get(key);
+    scenarioFeeds.delete(key);
+    feed?.then(
+      (f) => f.close(),
+      () => undefined,
+    );
+  };
 
   // ---- requests ---------------------------------------------------------------------------------------
 
@@ -631,9 +734,10 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     sub.closed = true;
     all.delete(sub.id);
     dirtySubs.delete(sub);
-    removeFrom(byCity, sub.city, sub);
-    removeFrom(startingByCity, sub.city, sub);
+    removeFrom(byFeed, sub.feed, sub);
+    removeFrom(startingByFeed, sub.feed, sub);
     leaveGroup(sub);
+    releaseFeed(sub.feed);
   };
 
   const ownSub = (socket: LiveSocket, id: string) => {
@@ -669,36 +773,31 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       let sub: LiveSub | undefined;
       try {
         const req = parse(subscribeSchema, request, 'subscribe');
-        if (!canAccess(socket.data.principal, { city: req.city, role: 'viewer' })) {
+        const principal = socket.data.principal;
+        if (!canAccess(principal, { city: req.city, role: 'viewer' })) {
           throw new ForbiddenError(`This key may not read the city ${req.city}`);
         }
-        if (req.scenario !== undefined) {
-          throw new ValidationError('Scenario subscriptions are not available on this server', [
-            {
-              field: 'scenario',
-              value: req.scenario,
-              message: 'live scenario twins are not served by /live',
-            },
-          ]);
-        }
+        const scenario = req.scenario === undefined ? undefined : await scenarioOf(principal, req);
+        const feed = scenario ? scenarioFeedKey(scenario.id) : req.city;
         const since = req.since === undefined ? undefined : BigInt(req.since);
-        const head = deps.twin.position ?? 0n;
         let resolveReady!: () => void;
         serial += 1;
         sub = {
           id: `s${serial.toString(36)}-${socket.id.slice(0, 8)}`,
           socket,
           city: req.city,
+          feed,
+          source: citySource(req.city),
           filter: {
             layers: new Set(req.layers),
             ...(req.bbox ? { bbox: req.bbox } : {}),
             ...(req.kinds ? { kinds: new Set(req.kinds) } : {}),
           },
           group: undefined,
-          outbox: createOutbox(since ?? head, options.maxBuffer),
+          outbox: createOutbox(0n, options.maxBuffer),
           inFlight: 0,
           held: [],
-          coveredThrough: since ?? head,
+          coveredThrough: 0n,
           resync: false,
           ready: new Promise<void>((resolve) => {
             resolveReady = resolve;
@@ -709,9 +808,14 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         // Registered before anything is read, so every batch from here on is either covered or held.
         all.set(sub.id, sub);
         mine.add(sub);
-        addTo(startingByCity, req.city, sub);
+        addTo(startingByFeed, feed, sub);
+        if (scenario) sub.source = await scenarioSource(feed, scenario);
+        if (sub.closed) return;
+        const head = sub.source.position;
+        sub.outbox.reset(since ?? head);
+        sub.coveredThrough = since ?? head;
 
-        let plan: Awaited<ReturnType<typeof planResume>> | undefined;
+        let plan: ResumePlan | undefined;
         if (since !== undefined) {
           const storeHead = (await deps.store.headPosition()) ?? 0n;
           if (since > storeHead) {
@@ -723,22 +827,16 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
               },
             ]);
           }
-          plan = await planResume({
-            store: deps.store,
-            city: req.city,
-            since,
-            maxEvents: options.maxResumeEvents,
-            scratch: deps.scratchTwin,
-          });
+          plan = await sub.source.planResume(since, options.maxResumeEvents);
         }
         // The replay may have read past what the twin has applied; the twin catches up before the handover
         // so that the snapshot state, the replayed state and the held batches line up.
-        if (plan?.kind === 'replay') await deps.twin.waitForPosition(plan.through, 30_000);
+        if (plan?.kind === 'replay') await sub.source.waitForPosition(plan.through, 30_000);
         if (sub.closed) return;
         const held = sub.held ?? [];
         sub.held = undefined;
         if (since === undefined || plan?.kind === 'too-large' || sub.resync) {
-          const position = deps.twin.position ?? 0n;
+          const position = sub.source.position;
           ack({ ok: true, subscriptionId: sub.id, position: position.toString() });
           sendSnapshot(
             sub,
@@ -752,11 +850,11 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         } else if (plan?.kind === 'replay') {
           ack({ ok: true, subscriptionId: sub.id, position: since.toString() });
           sub.coveredThrough = since;
-          // Transitions the console missed are replayed too, from the same batches.
-          const tracker = createGeofenceTracker(() => deps.geofences.fences(req.city));
+          // Transitions the console missed are replayed too, from the same batches (a city's feed only).
+          const tracker = scenario ? undefined : createGeofenceTracker(() => deps.geofences.fences(req.city));
           for (const batch of plan.batches) {
             process(sub, batch);
-            notify(sub, tracker.observe(batch));
+            if (tracker) notify(sub, tracker.observe(batch));
           }
           sub.outbox.advance(plan.through);
           sub.coveredThrough = plan.through;
@@ -767,8 +865,8 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
           notify(sub, transitions);
         }
         // Live from here: the group's frames take over where the held batches end.
-        removeFrom(startingByCity, sub.city, sub);
-        addTo(byCity, sub.city, sub);
+        removeFrom(startingByFeed, sub.feed, sub);
+        addTo(byFeed, sub.feed, sub);
         joinGroup(sub);
         resolveReady();
         pump(sub);
@@ -817,7 +915,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
           // The client holds the features of the old area as of the outbox; the delta goes behind what waits.
           const position = sub.outbox.seenThrough;
           for (const layer of sub.filter.layers) {
-            for (const feature of deps.twin.features(sub.city, layer) ?? []) {
+            for (const feature of sub.source.features(layer) ?? []) {
               const id = feature.id;
               const wasIn = featureMatches(before, layer, feature);
               const isIn = featureMatches(after, layer, feature);
@@ -855,7 +953,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     subscriptionCount: () => all.size,
     stats: () => {
       let groups = 0;
-      for (const city of groupsByCity.values()) groups += city.groups.size;
+      for (const city of groupsByFeed.values()) groups += city.groups.size;
       return { groups, sharedSends, ownSends };
     },
     async close() {

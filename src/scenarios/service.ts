@@ -296,6 +296,23 @@ export class ScenarioService {
     return { twin, position: bound, ...at };
   }
 
+  /**
+   * A private twin of the scenario at `position` (at or after its fork): the city at the fork, then what the
+   * scenario sees up to `position`. The caller may apply the scenario's later events to it (a live feed).
+   */
+  async twinAt(id: string, position: bigint): Promise<CityTwin> {
+    const info = await this.get(id);
+    const fork = BigInt(info.fork.position);
+    if (position < fork) {
+      throw new ValidationError(`Position ${position} is before the scenario's fork (${fork})`, [
+        { field: 'position', value: position.toString(), message: `must be at or after the fork (${fork})` },
+      ]);
+    }
+    const twin = await this.deps.timeTravel.materialize(info.city, { position: fork });
+    await this.advance(info, { twin, position: fork, busy: Promise.resolve() }, position);
+    return twin;
+  }
+
   /** The real city the scenario is compared with: at its fork, or now. */
   async reference(
     info: ScenarioInfo,

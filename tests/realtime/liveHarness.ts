@@ -6,6 +6,7 @@ import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Socket as ClientSocket, io as connect } from 'socket.io-client';
 import type { Principal } from '../../src/access/roles.js';
+import { systemClock } from '../../src/core/clock.js';
 import { newId } from '../../src/core/ids.js';
 import { createMemoryEventStore } from '../../src/eventStore/memory.js';
 import type { EventStore } from '../../src/eventStore/port.js';
@@ -26,6 +27,11 @@ import {
   liveTwinSourceOf,
 } from '../../src/realtime/gateway.js';
 import { createGeofenceRegistry, type GeofenceRegistry } from '../../src/realtime/geofenceRegistry.js';
+import { liveScenariosOf } from '../../src/realtime/scenarioFeed.js';
+import { ScenarioService } from '../../src/scenarios/service.js';
+import { createCityTimeTravel } from '../../src/timeTravel/cityTwinAdapter.js';
+import type { TimeTravel } from '../../src/timeTravel/timeTravel.js';
+import type { CityTwin } from '../../src/twin/cityTwin.js';
 import { createCityTwin } from '../../src/twin/cityTwin.js';
 import { createProjectionRunner, type ProjectionRunner } from '../../src/twin/projectionRunner.js';
 import { box } from '../support/twinFixtures.js';
@@ -37,6 +43,9 @@ export const CITY_BOX = [26.0, 44.0, 26.1, 44.1] as const;
 export const TOKENS: Record<string, Principal> = {
   'viewer-all': { id: 'k-all', role: 'viewer', cities: '*' },
   'viewer-other': { id: 'k-other', role: 'viewer', cities: ['elsewhere'] },
+  'planner-all': { id: 'k-planner-all', role: 'planner', cities: '*' },
+  'planner-testville': { id: 'k-planner-testville', role: 'planner', cities: [CITY] },
+  'planner-other': { id: 'k-planner-other', role: 'planner', cities: ['elsewhere'] },
 };
 
 export interface Harness {
@@ -44,6 +53,9 @@ export interface Harness {
   runner: ProjectionRunner;
   geofences: GeofenceRegistry;
   gateway: LiveGateway;
+  /** What-if scenarios, served over /live too (only with `{ scenarios: true }`). */
+  scenarios?: ScenarioService;
+  timeTravel?: TimeTravel<CityTwin>;
   url: string;
   append(stream: string, type: string, data: unknown, occurredAt?: string): Promise<bigint>;
   close(): Promise<void>;
@@ -72,12 +84,17 @@ export function appendTo(store: EventStore) {
   };
 }
 
-export async function startHarness(options: Partial<LiveOptions> = {}): Promise<Harness> {
+export async function startHarness(
+  options: Partial<LiveOptions> = {},
+  extra: { scenarios?: boolean } = {},
+): Promise<Harness> {
   const store = createMemoryEventStore();
   const runner = createProjectionRunner({ store });
   await runner.start();
   const geofences = createGeofenceRegistry(store);
   await geofences.start();
+  const timeTravel = extra.scenarios ? createCityTimeTravel({ store }) : undefined;
+  const scenarios = timeTravel ? new ScenarioService({ store, clock: systemClock, timeTravel }) : undefined;
   const server: HttpServer = createServer();
   const gateway = attachLiveGateway(server, {
     store,
@@ -85,6 +102,7 @@ export async function startHarness(options: Partial<LiveOptions> = {}): Promise<
     geofences,
     scratchTwin: (city) => createCityTwin(city),
     authenticate: async (token) => TOKENS[token],
+    ...(scenarios ? { scenarios: liveScenariosOf(scenarios) } : {}),
     options,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -103,11 +121,13 @@ export async function startHarness(options: Partial<LiveOptions> = {}): Promise<
     runner,
     geofences,
     gateway,
+    ...(scenarios ? { scenarios, timeTravel } : {}),
     url,
     append,
     async close() {
       await gateway.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      timeTravel?.close();
       await geofences.close();
       await runner.stop();
       await store.close();
