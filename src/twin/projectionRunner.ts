@@ -99,7 +99,10 @@ export class ProjectionRunner {
               this.caughtUp = true;
               this.logger.info({ position: this.position?.toString() ?? null }, 'twin caught up');
               this.emitter.emit('caughtUp');
-              if (this.sinceSnapshot > 0) await this.snapshot();
+              // The first snapshot after a long catch-up serialises the whole twin: let those waiting for
+              // readiness run first (a macrotask later), so `ready` does not wait for the snapshot.
+              await new Promise<void>((resolve) => setImmediate(resolve));
+              if (!this.stopping && this.sinceSnapshot > 0) await this.snapshot();
             }
             continue;
           }
