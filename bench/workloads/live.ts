@@ -34,6 +34,9 @@ function ask<T>(child: ChildProcess, command: unknown): Promise<T> {
 interface Report {
   samples: number;
   messages: number;
+  /** The console processes' CPU time (µs) and the characters they received, since they connected. */
+  cpuMicros: number;
+  wireBytes: number;
   p50: number;
   p99: number;
   gaps: number;
@@ -60,11 +63,13 @@ function merge(reports: ConsoleReport[]): Report {
     }
     return Number.NaN;
   };
-  const sum = (key: 'messages' | 'gaps' | 'duplicates' | 'resyncs') =>
+  const sum = (key: 'messages' | 'gaps' | 'duplicates' | 'resyncs' | 'cpuMicros' | 'wireBytes') =>
     reports.reduce((n, r) => n + r[key], 0);
   return {
     samples,
     messages: sum('messages'),
+    cpuMicros: sum('cpuMicros'),
+    wireBytes: sum('wireBytes'),
     p50: percentileOf(50),
     p99: percentileOf(99),
     gaps: sum('gaps'),
@@ -157,7 +162,7 @@ export const liveWorkload: Workload = {
 
       // ---- the gateway alone: the same reports appended through the store port (no HTTP, no writer) ----
       await connect('live', viewer, url);
-      const port = await ask<{ sent: number; seconds: number }>(server, {
+      const port = await ask<{ sent: number; seconds: number; cpuMicros: number }>(server, {
         cmd: 'port',
         seconds: baselineSeconds,
       });
@@ -167,7 +172,7 @@ export const liveWorkload: Workload = {
 
       // ---- the baseline: the same kind of updates, raw, per 100 ms, to rooms --------------------------
       await connect('raw', viewer, url);
-      const base = await ask<{ sent: number; seconds: number }>(server, {
+      const base = await ask<{ sent: number; seconds: number; cpuMicros: number }>(server, {
         cmd: 'raw',
         seconds: baselineSeconds,
       });
@@ -200,6 +205,27 @@ export const liveWorkload: Workload = {
           value: portReport.samples / port.seconds,
           unit: '/s',
           baseline: null,
+        }),
+        result({
+          workload: 'live',
+          metric: 'server CPU per update delivered (port appends: store, twin, /live; baseline: raw)',
+          value: port.cpuMicros / Math.max(1, portReport.samples),
+          unit: 'µs',
+          baseline: base.cpuMicros / Math.max(1, baseReport.samples),
+        }),
+        result({
+          workload: 'live',
+          metric: 'console CPU per update delivered (baseline: raw)',
+          value: liveReport.cpuMicros / Math.max(1, liveReport.samples),
+          unit: 'µs',
+          baseline: baseReport.cpuMicros / Math.max(1, baseReport.samples),
+        }),
+        result({
+          workload: 'live',
+          metric: 'wire bytes per update delivered (baseline: raw)',
+          value: liveReport.wireBytes / Math.max(1, liveReport.samples),
+          unit: 'B',
+          baseline: baseReport.wireBytes / Math.max(1, baseReport.samples),
         }),
         result({
           workload: 'live',

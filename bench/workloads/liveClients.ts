@@ -3,7 +3,7 @@
  * core; the workload runs two such processes): socket.io-client connections driven over IPC by
  * bench/workloads/live.ts.
  * Commands: `connect` (live subscriptions or raw rooms), `report` (latency histogram in 1 ms buckets, gaps,
- * duplicates), `close`,
+ * duplicates, the process's CPU time and the characters received since `connect` completed), `close`,
  * `exit`.
  */
 import { io as connect, type Socket } from 'socket.io-client';
@@ -33,6 +33,9 @@ let histogram = new Uint32Array(MAX_MS / BUCKET_MS + 1);
 let samples = 0;
 let messages = 0;
 let sockets: Socket[] = [];
+/** CPU time and wire characters (bytes, for the ASCII JSON of the benchmark) since the last `connect` completed. */
+let cpuAtConnect = process.cpuUsage();
+let wireChars = 0;
 let views: Array<ReturnType<typeof createClientView>> = [];
 
 const record = (latencyMs: number) => {
@@ -45,6 +48,7 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
   histogram = new Uint32Array(MAX_MS / BUCKET_MS + 1);
   samples = 0;
   messages = 0;
+
   const opened: Promise<void>[] = [];
   for (let i = 0; i < c.clients; i++) {
     const tile = (c.first + i) % c.tiles.length;
@@ -55,6 +59,11 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
       forceNew: true,
     });
     sockets.push(socket);
+    socket.io.on('open', () => {
+      socket.io.engine.on('data', (data: unknown) => {
+        wireChars += typeof data === 'string' ? data.length : (data as ArrayBuffer).byteLength;
+      });
+    });
     if (c.mode === 'raw') {
       socket.on('raw', (batch: Array<{ id: string; t: number }>) => {
         messages++;
@@ -75,7 +84,12 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
       const now = Date.now();
       view.applyChanges(m);
       for (const change of m.changes) {
-        const at = change.op === 'upsert' ? change.feature.properties.lastPositionAt : undefined;
+        const at =
+          change.op === 'upsert'
+            ? change.feature.properties.lastPositionAt
+            : change.op === 'patch'
+              ? change.properties?.lastPositionAt
+              : undefined;
         if (typeof at === 'string') record(now - Date.parse(at));
       }
       ack();
@@ -99,6 +113,9 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
     if (i % 50 === 49) await Promise.all(opened.slice(-50));
   }
   await Promise.all(opened);
+  // Counted from here: the updates, not the connections and their snapshots.
+  wireChars = 0;
+  cpuAtConnect = process.cpuUsage();
 }
 
 process.on('message', async (command: Command) => {
@@ -111,6 +128,8 @@ process.on('message', async (command: Command) => {
         ok: true,
         samples,
         messages,
+        cpuMicros: (({ user, system }) => user + system)(process.cpuUsage(cpuAtConnect)),
+        wireBytes: wireChars,
         // Sparse: [bucket, count] pairs, merged with the other console processes' by the workload.
         histogram: [...histogram.entries()].filter(([, n]) => n > 0),
         gaps: views.reduce((n, v) => n + v.gaps.length, 0),

@@ -9,6 +9,7 @@
  * - `drain`: waits until the twin has applied the store's head; answers the gateway's fan-out counters
  * - `port` `{seconds}`: appends RATE reports/s straight through the store port (no HTTP, no writer)
  * - `raw` `{seconds}`: broadcasts the same kind of updates raw to the tile rooms, batched per 100 ms
+ *   (both answer the server's CPU time over the phase, `cpuMicros`)
  * - `close`: closes everything and exits (so a `--cpu-prof` profile is written)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -160,6 +161,7 @@ async function drain() {
 /** The same reports appended through the store port, as a second writer in the process would. */
 async function portAppends(seconds: number) {
   const started = Date.now();
+  const cpu = process.cpuUsage();
   let sent = 0;
   while (Date.now() - started < seconds * 1_000) {
     const due = Math.floor(((Date.now() - started) / 1_000) * RATE);
@@ -191,13 +193,15 @@ async function portAppends(seconds: number) {
     await sleep(2);
   }
   await drain();
-  return { sent, seconds: (Date.now() - started) / 1_000 };
+  const { user, system } = process.cpuUsage(cpu);
+  return { sent, seconds: (Date.now() - started) / 1_000, cpuMicros: user + system };
 }
 
 /** The baseline: the same kind of updates, batched per 100 ms, emitted raw to the tile rooms. */
 async function rawBroadcast(seconds: number) {
   const raw = io!.of('/raw');
   const started = Date.now();
+  const cpu = process.cpuUsage();
   let sent = 0;
   let pending: Array<Array<{ id: string; c: number[]; t: number }>> = TILES.map(() => []);
   let lastFlush = started;
@@ -217,7 +221,8 @@ async function rawBroadcast(seconds: number) {
     }
     await sleep(2);
   }
-  return { sent, seconds: (Date.now() - started) / 1_000 };
+  const { user, system } = process.cpuUsage(cpu);
+  return { sent, seconds: (Date.now() - started) / 1_000, cpuMicros: user + system };
 }
 
 const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;

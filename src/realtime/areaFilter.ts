@@ -35,16 +35,19 @@ export function featureMatches(filter: AreaFilter, layer: LayerName, feature: Tw
 }
 
 /**
- * What a subscriber sees of a twin change: an upsert while the entity is in its view, a remove when it left
- * the view (moved out, filtered out, or removed from the layer), nothing when it was and stays outside.
+ * What a subscriber sees of a twin change: an upsert while the entity is in its view (with `held`, the
+ * feature the subscriber already has, when it was in view before), a remove when it left the view (moved
+ * out, filtered out, or removed from the layer), nothing when it was and stays outside.
  */
 export function viewChange(
   filter: AreaFilter,
   change: TwinChange,
-): { op: 'upsert'; feature: TwinFeature } | { op: 'remove' } | undefined {
+): { op: 'upsert'; feature: TwinFeature; held: TwinFeature | undefined } | { op: 'remove' } | undefined {
   if (!filter.layers.has(change.layer)) return undefined;
   const wasIn = change.previous !== undefined && featureMatches(filter, change.layer, change.previous);
   if (change.op === 'remove') return wasIn ? { op: 'remove' } : undefined;
-  if (featureMatches(filter, change.layer, change.feature)) return { op: 'upsert', feature: change.feature };
+  if (featureMatches(filter, change.layer, change.feature)) {
+    return { op: 'upsert', feature: change.feature, held: wasIn ? change.previous : undefined };
+  }
   return wasIn ? { op: 'remove' } : undefined;
 }

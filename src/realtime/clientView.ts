@@ -6,6 +6,7 @@
  */
 import type { TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, SnapshotMessage } from './contract.js';
+import { applyPatch } from './featurePatch.js';
 
 export interface ClientView {
   /** `layer:id` -> feature. */
@@ -68,7 +69,12 @@ export function createClientView(): ClientView {
         if (p > last) last = p;
         const key = `${change.layer}:${change.id}`;
         if (change.op === 'upsert') features.set(key, change.feature);
-        else features.delete(key);
+        else if (change.op === 'patch') {
+          const held = features.get(key);
+          // A patch is only ever sent for a feature the client holds: one it lacks means it missed something.
+          if (held) features.set(key, applyPatch(held, change));
+          else gaps.push(`patch at ${p} of ${key}, which the view does not hold`);
+        } else features.delete(key);
       }
       position = to;
     },

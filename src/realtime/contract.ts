@@ -3,6 +3,7 @@
  * schemas below (the types the server trusts are their `z.infer`); every server message is typed here.
  * Positions are the event store's global positions, serialised as decimal strings.
  */
+import type { Geometry } from 'geojson';
 import { z } from 'zod';
 import type { Principal } from '../access/roles.js';
 import type { FieldIssue } from '../core/errors.js';
@@ -63,9 +64,23 @@ export type SubscribeAck = { ok: true; subscriptionId: string; position: string 
 export type UnsubscribeAck = { ok: true } | LiveProblem;
 export type UpdateAreaAck = { ok: true; position: string } | LiveProblem;
 
-/** One change as delivered: the feature after it (upsert) or its removal from the client's view. */
+/**
+ * One change as delivered: the feature after it (upsert), its removal from the client's view, or (patch)
+ * what changed in a feature the client already holds for this subscription: `geometry` when it moved, and
+ * the `properties` whose values changed, to be merged into the held feature's properties (the feature is
+ * then exactly the twin's). A vehicle's position report of an entity already in view is a patch; an entity
+ * entering the view always arrives whole (upsert), so a patch never names an entity the client lacks.
+ */
 export type LiveChange =
   | { op: 'upsert'; layer: LayerName; id: string; position: string; feature: TwinFeature }
+  | {
+      op: 'patch';
+      layer: LayerName;
+      id: string;
+      position: string;
+      geometry?: Geometry;
+      properties?: Record<string, unknown>;
+    }
   | { op: 'remove'; layer: LayerName; id: string; position: string };
 
 /**

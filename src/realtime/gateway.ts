@@ -985,6 +985,7 @@ function outboxEntryOf(
     id: change.id,
     position,
     feature: seen.op === 'upsert' ? seen.feature : undefined,
+    base: seen.op === 'upsert' ? seen.held : undefined,
     coalescable,
   };
 }

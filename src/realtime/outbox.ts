@@ -1,11 +1,14 @@
 /**
  * A subscription's outbox: the changes waiting to be sent, in position order. Position-only changes of an
- * entity are coalesced (a newer one replaces the waiting one and moves to the end, so positions stay
- * increasing); every other change is kept. The outbox is bounded: past `maxBuffer` waiting changes it
+ * entity are coalesced (a newer change of the entity replaces the waiting one and moves to the end, so
+ * positions stay increasing); every other change is kept. A change of an entity the console already holds
+ * carries that feature (`base`) and goes on the wire as a patch against it; when a waiting change is
+ * replaced, the newer one takes over its base, since the console never received the replaced one. The outbox is bounded: past `maxBuffer` waiting changes it
  * empties itself and reports an overflow, and the subscription resynchronises with a snapshot instead.
  */
 import type { LayerName, TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, LiveChange } from './contract.js';
+import { patchOf } from './featurePatch.js';
 
 export interface OutboxChange {
   op: 'upsert' | 'remove';
@@ -13,7 +16,9 @@ export interface OutboxChange {
   id: string;
   position: bigint;
   feature?: TwinFeature;
-  /** May be replaced by a later coalescable change of the same entity (position reports). */
+  /** The feature the console holds just before this upsert (absent: none), so that it can go as a patch. */
+  base?: TwinFeature | undefined;
+  /** May be replaced by a later change of the same entity (position reports). */
   coalescable: boolean;
 }
 
@@ -39,18 +44,23 @@ export interface Outbox {
   reset(position: bigint): void;
 }
 
-/** A queued change as it goes on the wire (positions as decimal strings). */
+/** A queued change as it goes on the wire (positions as decimal strings; a patch when the console holds a base). */
 export function liveChangeOf(change: OutboxChange): LiveChange {
   const position = change.position.toString();
-  return change.op === 'upsert'
-    ? { op: 'upsert', layer: change.layer, id: change.id, position, feature: change.feature! }
-    : { op: 'remove', layer: change.layer, id: change.id, position };
+  if (change.op === 'remove') return { op: 'remove', layer: change.layer, id: change.id, position };
+  const patch = change.base ? patchOf(change.base, change.feature!) : undefined;
+  return patch
+    ? { op: 'patch', layer: change.layer, id: change.id, position, ...patch }
+    : { op: 'upsert', layer: change.layer, id: change.id, position, feature: change.feature! };
 }
 
 /** Creates an outbox starting at `position` (a snapshot's or a resume's `since`). */
 export function createOutbox(position: bigint, maxBuffer: number): Outbox {
-  // Insertion order is position order: a coalesced change is deleted and re-inserted at the end.
-  let waiting = new Map<string, OutboxChange>();
+  // Insertion order is position order: a coalesced change is deleted and re-inserted (with a new serial) at
+  // the end. `latest` names each entity's waiting coalescable change, which a newer change of it replaces;
+  // a change that may not be coalesced seals it (it stays where it is, and the newer change follows it).
+  let waiting = new Map<number, OutboxChange>();
+  let latest = new Map<string, number>();
   let serial = 0;
   let sentThrough = position;
   let seenThrough = position;
@@ -70,9 +80,16 @@ export function createOutbox(position: bigint, maxBuffer: number): Outbox {
       if (!change.coalescable) urgentCount -= 1;
       changes.push(change);
     }
+    if (waiting.size === 0) latest.clear();
     const after = sentThrough;
     sentThrough = through;
     return { after, through, changes };
+  };
+
+  const clear = () => {
+    waiting = new Map();
+    latest = new Map();
+    urgentCount = 0;
   };
 
   return {
@@ -88,20 +105,28 @@ export function createOutbox(position: bigint, maxBuffer: number): Outbox {
     get urgent() {
       return urgentCount > 0;
     },
-    push(change) {
+    push(pushed) {
+      let change = pushed;
       if (change.position > seenThrough) seenThrough = change.position;
-      if (change.coalescable) {
-        const key = `${change.layer}\u0000${change.id}`;
-        waiting.delete(key);
-        waiting.set(key, change);
-      } else {
-        serial += 1;
-        waiting.set(`#${serial}`, change);
-        urgentCount += 1;
+      const key = `${change.layer}\u0000${change.id}`;
+      const replacedAt = latest.get(key);
+      // A sent one is no longer waiting (`latest` is pruned lazily).
+      const replaced = replacedAt === undefined ? undefined : waiting.get(replacedAt);
+      if (replaced) {
+        latest.delete(key);
+        if (change.coalescable) {
+          // The console never gets the replaced change: it holds what it held before that one.
+          waiting.delete(replacedAt!);
+          const base = replaced.op === 'upsert' ? replaced.base : undefined;
+          if (change.op === 'upsert' && change.base !== base) change = { ...change, base };
+        }
       }
+      serial += 1;
+      waiting.set(serial, change);
+      if (change.coalescable) latest.set(key, serial);
+      else urgentCount += 1;
       if (waiting.size > maxBuffer) {
-        waiting = new Map();
-        urgentCount = 0;
+        clear();
         return false;
       }
       return true;
@@ -124,8 +149,7 @@ export function createOutbox(position: bigint, maxBuffer: number): Outbox {
       return waiting.values();
     },
     reset(p) {
-      waiting = new Map();
-      urgentCount = 0;
+      clear();
       sentThrough = p;
       seenThrough = p;
     },

@@ -27,7 +27,11 @@ export function changesListJson(changes: readonly LiveChange[]): string {
     const c = changes[i]!;
     if (i > 0) out += ',';
     out += `{"op":"${c.op}","layer":"${c.layer}","id":${JSON.stringify(c.id)},"position":"${c.position}"`;
-    out += c.op === 'upsert' ? `,"feature":${jsonOfFeature(c.feature)}}` : '}';
+    if (c.op === 'upsert') out += `,"feature":${jsonOfFeature(c.feature)}}`;
+    else if (c.op === 'patch') {
+      if (c.geometry) out += `,"geometry":${JSON.stringify(c.geometry)}`;
+      out += c.properties ? `,"properties":${JSON.stringify(c.properties)}}` : '}';
+    } else out += '}';
   }
   return `${out}]`;
 }

@@ -187,9 +187,16 @@ resume('a gap within the bound replays exactly the missed changes from the store
       assert.is(again.snapshots.length, 0);
       assert.is(again.changes[0]?.after, since.toString());
       const got = again.changes.flatMap((m) => m.changes.map((ch) => `${ch.position} ${ch.op} ${ch.id}`));
-      assert.equal(got, [`${a} upsert v1`, `${b} upsert v2`, `${c} upsert v2`]);
+      // The console held both vehicles: each change is a patch of what it holds.
+      assert.equal(got, [`${a} patch v1`, `${b} patch v2`, `${c} patch v2`]);
       const v2 = again.changes.flatMap((m) => m.changes).find((ch) => ch.position === b.toString());
-      assert.is(v2?.op === 'upsert' && v2.feature.properties.status, 'maintenance');
+      assert.is(v2?.op === 'patch' && v2.properties?.status, 'maintenance');
+      // What the first console held, carried on with what the second one received, is the twin's state.
+      const carried = first.view(ack.subscriptionId);
+      for (const m of again.changes) carried.applyChanges(m);
+      assert.equal(carried.gaps, []);
+      assert.equal(carried.duplicates, []);
+      assert.equal(carried.features, twinView(h, ['mobility']));
     } finally {
       again.close();
     }
@@ -258,6 +265,10 @@ resume(
       });
       const since = await registerVehicle(h, 'v1', 26.01, 44.01);
       await feed(since);
+      const held = [...(twins.get(CITY)?.features('mobility') ?? [])].map((feature) => ({
+        layer: 'mobility' as const,
+        feature,
+      }));
       // Status changes: never coalesced, so every position must arrive exactly once.
       const missed = [await setStatus(h, 'v1', 'maintenance'), await setStatus(h, 'v1', 'in-service')];
       const live = await setStatus(h, 'v1', 'offline');
@@ -270,7 +281,7 @@ resume(
         reason: 'initial',
         chunk: 0,
         chunks: 1,
-        features: [],
+        features: held,
       });
       const changes: ChangesMessage[] = [];
       socket.on('changes', (m, ack) => {
