@@ -119,7 +119,8 @@ export const liveWorkload: Workload = {
     const report = async () =>
       merge(await Promise.all(consoles.map((c) => ask<ConsoleReport>(c, { cmd: 'report' }))));
     const disconnect = () => Promise.all(consoles.map((c) => ask(c, { cmd: 'close' })));
-    const memory = (gc: boolean) => ask<{ rss: number; heap: number }>(server, { cmd: 'rss', gc });
+    const memory = (gc: boolean) =>
+      ask<{ rss: number; heap: number; cpuMicros: number }>(server, { cmd: 'rss', gc });
     const rss = async (gc: boolean) => (await memory(gc)).rss;
     try {
       const { url, operator, viewer } = await ask<{ url: string; operator: string; viewer: string }>(server, {
@@ -127,7 +128,9 @@ export const liveWorkload: Workload = {
       });
 
       // ---- the live twin, fed over HTTP ------------------------------------------------------------
+      const { cpuMicros: cpuBeforeConnect } = await memory(false);
       await connect('live', viewer, url);
+      const { cpuMicros: cpuAfterConnect } = await memory(false);
       const { rss: rssStart, heap: heapStart } = await memory(true);
       const rssSamples: number[] = [rssStart];
       let posting = true;
@@ -226,6 +229,13 @@ export const liveWorkload: Workload = {
           value: liveReport.wireBytes / Math.max(1, liveReport.samples),
           unit: 'B',
           baseline: baseReport.wireBytes / Math.max(1, baseReport.samples),
+        }),
+        result({
+          workload: 'live',
+          metric: 'server CPU per subscription started (handshake, subscribe, snapshot of its tenth)',
+          value: (cpuAfterConnect - cpuBeforeConnect) / 1_000 / CLIENTS,
+          unit: 'ms',
+          baseline: null,
         }),
         result({
           workload: 'live',

@@ -281,6 +281,11 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   const groupsByFeed = new Map<string, CityGroups>();
   /** The position of the last batch of each feed. */
   const feedHead = new Map<string, bigint>();
+  /** Recent snapshots by feed and filter (see `snapshotChunks`). */
+  const snapshotCache = new Map<
+    string,
+    { position: bigint; source: FeedSource; chunks: Array<SnapshotMessage['features']> }
+  >();
   /** The scenario feeds followed for their subscribers, by feed key (opened on the first, closed after the last). */
   const scenarioFeeds = new Map<string, Promise<ScenarioFeed>>();
   const dirtyGroups = new Set<FilterGroup>();
@@ -353,27 +358,46 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     cause?: SnapshotMessage['cause'],
   ) => {
     const position = sub.source.position;
-    const features: SnapshotMessage['features'] = [];
-    for (const layer of sub.filter.layers) {
-      for (const feature of sub.source.features(layer) ?? []) {
-        if (featureMatches(sub.filter, layer, feature)) features.push({ layer, feature });
-      }
-    }
+    const chunks = snapshotChunks(sub, position);
     sub.outbox.reset(position);
     sub.coveredThrough = position;
     sub.resync = false;
-    const chunks = Math.max(1, Math.ceil(features.length / options.snapshotChunk));
-    for (let chunk = 0; chunk < chunks; chunk++) {
+    for (let chunk = 0; chunk < chunks.length; chunk++) {
       emitData(sub, 'snapshot', {
         subscriptionId: sub.id,
         position: position.toString(),
         reason,
         ...(cause ? { cause } : {}),
         chunk,
-        chunks,
-        features: features.slice(chunk * options.snapshotChunk, (chunk + 1) * options.snapshotChunk),
+        chunks: chunks.length,
+        features: chunks[chunk]!,
       } satisfies SnapshotMessage);
     }
+  };
+
+  /**
+   * The snapshot of a subscription's view at `position`, in chunks. Consoles of one area tend to (re)connect
+   * together (a wall of screens, a node restart): those asking at the same position of the same feed with
+   * the same filter share one scan of the twin and, since the chunk arrays are the same objects, one
+   * encoding of each chunk's features (`wireParser.ts`). Kept for at most one idle tick, so it never holds
+   * old features for long.
+   */
+  const snapshotChunks = (sub: LiveSub, position: bigint): Array<SnapshotMessage['features']> => {
+    const key = `${sub.feed}\u0000${filterKeyOf(sub.filter)}`;
+    const cached = snapshotCache.get(key);
+    if (cached && cached.position === position && cached.source === sub.source) return cached.chunks;
+    const features: SnapshotMessage['features'] = [];
+    for (const layer of sub.filter.layers) {
+      for (const feature of sub.source.features(layer) ?? []) {
+        if (featureMatches(sub.filter, layer, feature)) features.push({ layer, feature });
+      }
+    }
+    const chunks: Array<SnapshotMessage['features']> = [];
+    for (let at = 0; at < features.length || chunks.length === 0; at += options.snapshotChunk) {
+      chunks.push(features.slice(at, at + options.snapshotChunk));
+    }
+    snapshotCache.set(key, { position, source: sub.source, chunks });
+    return chunks;
   };
 
   /** Sends what the subscription may send now: a pending resync, then its own changes up to the in-flight limit. */
@@ -565,6 +589,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   // Quiet areas still learn how far the city's feed went, so their `since` stays close to the head.
   const idleTimer = setInterval(() => {
     const now = Date.now();
+    snapshotCache.clear();
     for (const city of groupsByFeed.values()) {
       for (const group of city.groups.values()) {
         if (dirtyGroups.has(group) || now - group.lastFlushAt < options.idleAdvanceMs) continue;
@@ -689,16 +714,24 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     return info;
   };
 
-  /** The live city twin as a subscription's source. */
-  const citySource = (city: string): FeedSource => ({
-    get position() {
-      return deps.twin.position ?? 0n;
-    },
-    features: (layer) => deps.twin.features(city, layer),
-    waitForPosition: (position, timeoutMs) => deps.twin.waitForPosition(position, timeoutMs),
-    planResume: (since, maxEvents) =>
-      planResume({ store: deps.store, city, since, maxEvents, scratch: deps.scratchTwin }),
-  });
+  /** The live city twin as a subscription's source (one per city). */
+  const citySources = new Map<string, FeedSource>();
+  const citySource = (city: string): FeedSource => {
+    let source = citySources.get(city);
+    if (!source) {
+      source = {
+        get position() {
+          return deps.twin.position ?? 0n;
+        },
+        features: (layer) => deps.twin.features(city, layer),
+        waitForPosition: (position, timeoutMs) => deps.twin.waitForPosition(position, timeoutMs),
+        planResume: (since, maxEvents) =>
+          planResume({ store: deps.store, city, since, maxEvents, scratch: deps.scratchTwin }),
+      };
+      citySources.set(city, source);
+    }
+    return source;
+  };
 
   /** The scenario's feed, opened for its first subscriber (who must already be registered as starting). */
   const scenarioSource = (key: string, info: ScenarioInfo): Promise<ScenarioFeed> => {
@@ -959,6 +992,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     async close() {
       unsubscribeFeed();
       clearInterval(idleTimer);
+      snapshotCache.clear();
       if (flushTimer) clearTimeout(flushTimer);
       flushTimer = undefined;
       for (const sub of [...all.values()]) removeSub(sub);

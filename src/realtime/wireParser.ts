@@ -42,16 +42,24 @@ export function changesMessageJson(message: ChangesMessage): string {
   return `{"subscriptionId":${JSON.stringify(message.subscriptionId)},"after":"${message.after}","position":"${message.position}","changes":${changes}}`;
 }
 
+/** A snapshot chunk's feature list, encoded once however many consoles it is sent to (the gateway reuses the array). */
+const featureListJson = new WeakMap<SnapshotMessage['features'], string>();
+
 /** JSON of a `snapshot` message, with cached feature JSON. */
 export function snapshotMessageJson(message: SnapshotMessage): string {
   const { features, ...rest } = message;
-  let out = `${JSON.stringify(rest).slice(0, -1)},"features":[`;
-  for (let i = 0; i < features.length; i++) {
-    const f = features[i]!;
-    if (i > 0) out += ',';
-    out += `{"layer":"${f.layer}","feature":${jsonOfFeature(f.feature)}}`;
+  let list = featureListJson.get(features);
+  if (list === undefined) {
+    list = '[';
+    for (let i = 0; i < features.length; i++) {
+      const f = features[i]!;
+      if (i > 0) list += ',';
+      list += `{"layer":"${f.layer}","feature":${jsonOfFeature(f.feature)}}`;
+    }
+    list += ']';
+    featureListJson.set(features, list);
   }
-  return `${out}]}`;
+  return `${JSON.stringify(rest).slice(0, -1)},"features":${list}}`;
 }
 
 type Packet = { type: number; nsp: string; id?: number; data?: unknown[] };

@@ -315,4 +315,44 @@ fanOut(
   },
 );
 
+fanOut(
+  'consoles of one area share a snapshot at the same position, and one joining later gets the newer state',
+  async () => {
+    const h = await startHarness({ coalesceMs: 5 });
+    const consoles = await Promise.all([openConsole(h), openConsole(h), openConsole(h)]);
+    const [a, b, c] = consoles;
+    try {
+      for (let i = 0; i < 5; i++) await registerVehicle(h, `w${i}`, 26.01 + i * 0.005, 44.02);
+      const first = await Promise.all(
+        [a!, b!].map((x) => x.subscribe({ city: CITY, layers: ['mobility'], bbox: [...WEST] })),
+      );
+      const [va, vb] = first.map((ack, i) => {
+        if (!ack.ok) throw new Error(ack.detail);
+        return [a!, b!][i]!.view(ack.subscriptionId);
+      });
+      await until(
+        () => va!.complete && vb!.complete && va!.position !== undefined && vb!.position !== undefined,
+      );
+      assert.equal(va!.features, twinView(h, ['mobility'], WEST));
+      assert.equal(vb!.features, va!.features);
+      // The area changes; a console joining now must not be served the earlier snapshot.
+      const moved = await moveVehicle(h, 'w0', 26.011, 44.021);
+      await h.runner.waitForPosition(moved, 10_000);
+      const late = await c!.subscribe({ city: CITY, layers: ['mobility'], bbox: [...WEST] });
+      if (!late.ok) throw new Error(late.detail);
+      const vc = c!.view(late.subscriptionId);
+      await until(() => vc.complete && vc.position !== undefined);
+      assert.is(vc.position, moved);
+      assert.equal(vc.features, twinView(h, ['mobility'], WEST));
+      assert.equal(
+        (vc.features.get('mobility:w0')!.geometry as { coordinates: number[] }).coordinates,
+        [26.011, 44.021],
+      );
+    } finally {
+      for (const x of consoles) x.close();
+      await h.close();
+    }
+  },
+);
+
 fanOut.run();
