@@ -14,7 +14,8 @@ export function canonicalJson(value: unknown): string | undefined {
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what JSON escapes
 const NEEDS_CARE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
-function string(value: string): string {
+/** A string as canonical JSON writes it (throws on a lone surrogate). */
+export function canonicalString(value: string): string {
   if (!NEEDS_CARE.test(value)) return `"${value}"`;
   if (hasLoneSurrogate(value)) throw new Error('Lone surrogate is not allowed');
   return JSON.stringify(value);
@@ -55,7 +56,7 @@ function isNumberTree(array: unknown[], depth = 4): boolean {
 function write(value: unknown, ancestors: object[]): string | undefined {
   switch (typeof value) {
     case 'string':
-      return string(value);
+      return canonicalString(value);
     case 'number':
       if (Number.isNaN(value)) throw new Error('NaN is not allowed');
       if (!Number.isFinite(value)) throw new Error('Infinity is not allowed');
@@ -103,7 +104,7 @@ function write(value: unknown, ancestors: object[]): string | undefined {
       if (!first) out += ',';
       first = false;
       // Template interpolation on purpose: a function value writes `undefined`, exactly as the package does
-      out += `${string(key)}:${write(item, ancestors)}`;
+      out += `${canonicalString(key)}:${write(item, ancestors)}`;
     }
     out += '}';
   }

@@ -1,4 +1,5 @@
 import type { ZodType } from 'zod';
+import { recordCanonicalText } from '../core/canonicalText.js';
 import { type FieldIssue, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { validationErrorFromZod } from '../core/zodIssues.js';
@@ -7,6 +8,7 @@ import { compileFastParser, type FastParser, REJECTED } from '../domain/fastPars
 import { FUTURE_TOLERANCE_MS } from '../domain/rules.js';
 import { cityStream, entityStream } from '../domain/streams.js';
 import type { ParsedBody } from './batchBody.js';
+import { type CanonicalWriter, compileCanonicalWriter } from './canonicalData.js';
 import { type ProposedItem, proposedItemSchema } from './types.js';
 
 /**
@@ -42,11 +44,17 @@ export function fail(index: number, field: string, value: unknown, message: stri
  * item's error is zod's own.
  */
 const fastEnvelope = compileFastParser(proposedItemSchema);
-const fastData = new Map<string, FastParser | undefined>();
 
-function fastDataParser(type: string, schema: ZodType): FastParser | undefined {
-  if (!fastData.has(type)) fastData.set(type, compileFastParser(schema));
-  return fastData.get(type);
+/** Per event type: its compiled parser and canonical data writer (canonicalData.ts), once. */
+const compiled = new Map<string, { parse: FastParser | undefined; canonical: CanonicalWriter | undefined }>();
+
+function compiledFor(type: string, schema: ZodType) {
+  let entry = compiled.get(type);
+  if (!entry) {
+    entry = { parse: compileFastParser(schema), canonical: compileCanonicalWriter(schema) };
+    compiled.set(type, entry);
+  }
+  return entry;
 }
 
 export function parseItem(city: string, input: unknown, index: number, now: Date): ParsedItem {
@@ -62,7 +70,7 @@ export function parseItem(city: string, input: unknown, index: number, now: Date
   if (!definition) {
     fail(index, 'type', item.type, `is not an event type (one of ${EVENT_TYPES.join(', ')})`);
   }
-  const fast = fastDataParser(item.type, definition.schema);
+  const { parse: fast, canonical } = compiledFor(item.type, definition.schema);
   let data = fast ? fast(item.data) : REJECTED;
   if (data === REJECTED) {
     const parsed = definition.schema.safeParse(item.data);
@@ -75,6 +83,11 @@ export function parseItem(city: string, input: unknown, index: number, now: Date
       });
     }
     data = parsed.data;
+  }
+  // The data's canonical JSON, written once here for the hash and the store's row (core/canonicalText.ts)
+  if (canonical && typeof data === 'object' && data !== null) {
+    const text = canonicalText(canonical, data);
+    if (text !== undefined) recordCanonicalText(data, text);
   }
   if (item.occurredAt && Date.parse(item.occurredAt) > now.getTime() + FUTURE_TOLERANCE_MS) {
     fail(index, 'occurredAt', item.occurredAt, `is in the future (now is ${now.toISOString()})`);
@@ -105,6 +118,15 @@ export function parseItem(city: string, input: unknown, index: number, now: Date
     occurredAt: item.occurredAt,
     reason: item.reason,
   };
+}
+
+/** The text, or undefined when it cannot be written (a lone surrogate): that is reported where it always was, at sealing. */
+function canonicalText(write: CanonicalWriter, data: object): string | undefined {
+  try {
+    return write(data);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
