@@ -1,7 +1,7 @@
 import { hash as oneShotHash } from 'node:crypto';
 import { recordedCanonicalText } from '../core/canonicalText.js';
 import type { NewEvent, RecordedEvent } from '../eventStore/port.js';
-import { canonicalJson } from './canonicalJson.js';
+import { canonicalJson, canonicalString } from './canonicalJson.js';
 
 /**
  * Per-stream hash chain for tamper evidence. Each event's metadata holds `prevHash` (the hash of the
@@ -39,9 +39,44 @@ function hashOf(
 ): string {
   const dataText = recordedCanonicalText(data) ?? canonicalJson(data);
   // A member whose value JSON cannot hold (undefined) is left out, as canonicalJson leaves it out.
-  const canonical = `{${dataText === undefined ? '' : `"data":${dataText},`}"metadata":${canonicalJson(metadata)},"revision":${canonicalJson(revision)},"stream":${canonicalJson(stream)},"type":${canonicalJson(type)}}`;
+  const canonical = `{${dataText === undefined ? '' : `"data":${dataText},`}"metadata":${metadataText(metadata)},"revision":${canonicalJson(revision)},"stream":${canonicalJson(stream)},"type":${canonicalJson(type)}}`;
   // One-shot: no Hash object per event (the same SHA-256 over the same UTF-8 bytes)
   return oneShotHash('sha256', canonical, 'hex');
+}
+
+/** The members the write path gives every event's metadata (plus prevHash), in canonical (sorted) order. */
+const METADATA_KEYS = [
+  'actor',
+  'causationId',
+  'correlationId',
+  'occurredAt',
+  'prevHash',
+  'reason',
+  'source',
+] as const;
+
+/**
+ * canonicalJson(metadata), written directly for the metadata the write path seals (only the members above,
+ * strings or null): no key sort and no walk per event. Any other metadata goes through canonicalJson.
+ */
+function metadataText(metadata: Record<string, unknown>): string | undefined {
+  let out = '{';
+  let present = 0;
+  for (let i = 0; i < METADATA_KEYS.length; i++) {
+    const key = METADATA_KEYS[i]!;
+    if (!(key in metadata)) continue;
+    present++;
+    const value = metadata[key];
+    if (value === undefined) continue;
+    let text: string;
+    if (typeof value === 'string') text = canonicalString(value);
+    else if (value === null) text = 'null';
+    else return canonicalJson(metadata);
+    out += out.length === 1 ? `"${key}":${text}` : `,"${key}":${text}`;
+  }
+  // Another member (or an inherited one counted by `in`): the general path
+  if (present !== Object.keys(metadata).length) return canonicalJson(metadata);
+  return `${out}}`;
 }
 
 /**
