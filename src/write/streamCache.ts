@@ -1,4 +1,5 @@
 import type { StreamKindOfEvent } from '../domain/events.js';
+import { ENTITY_KINDS } from '../domain/streams.js';
 import type { EventStore, NewEvent, Position } from '../eventStore/port.js';
 import type { PlannedWrite } from './plan.js';
 import { appendToLoaded, foldStream, type LoadedStream, type StateLoader } from './stateLoader.js';
@@ -6,12 +7,19 @@ import { appendToLoaded, foldStream, type LoadedStream, type StateLoader } from 
 /**
  * A store-backed StateLoader that keeps recently written streams' states in memory, so a busy writer does
  * not re-read and re-fold an entity's whole stream for every batch. Correctness never depends on the cache:
- * - before each batch the writer reads the store's head position; if it is exactly where this writer's
- *   last append left it, nobody else has appended since and cached states are current as they are;
- * - otherwise each cached stream is brought up to date by reading only its tail (events after the cached
- *   revision), and streams not in the cache are read in full;
+ * - before each batch the writer reads the store's head position; if it is exactly where what the cache
+ *   knows ends (`seen`), nobody else has appended since and cached states are current as they are;
+ * - otherwise the events appended since `seen` (by another writer, e.g. the import CLI on the same file)
+ *   are read once from the global feed and folded into the cached streams they belong to; when there are
+ *   too many, each cached stream is instead brought up to date by reading its tail when it is next loaded;
  * - a concurrency conflict at append time still protects every stream the batch writes.
  * Least recently used streams are dropped beyond `maxStreams`.
+ *
+ * It also knows the name of every write-side stream in the store (`names`: read once when the writer
+ * starts on a store holding at most `maxScan` write-side events, and kept current with every append of
+ * its own and every event read from the feed), so a stream that does not exist yet is known to be new
+ * without asking the store once per stream. Without that knowledge (a larger store, or after an error
+ * whose effect is unknown) a stream not in the cache is read from the store, as always.
  */
 export interface CachedStateLoader {
   /** Starts a batch: checks whether the cache can be trusted as is, and loads through it. */
@@ -28,23 +36,58 @@ export interface BatchSession extends StateLoader {
 
 export function createCachedStoreLoader(
   store: EventStore,
-  options: { maxStreams?: number } = {},
+  options: { maxStreams?: number; maxScan?: number; maxNames?: number } = {},
 ): CachedStateLoader {
   const maxStreams = options.maxStreams ?? 50_000;
+  const maxScan = options.maxScan ?? 10_000;
+  const maxNames = options.maxNames ?? 2_000_000;
   const cache = new Map<string, LoadedStream>();
-  /** The head position right after this writer's last append, when it knows nobody else wrote meanwhile. */
-  let knownHead: Position | undefined | null = null;
-  /** The cache holds every stream of the store (it started on an empty store and saw every append since). */
-  let complete = false;
+  /**
+   * The position up to which every write-side event of the store is reflected in the cached streams and in
+   * `names` (undefined: the empty store); null when unknown.
+   */
+  let seen: Position | undefined | null = null;
+  /** Every write-side stream of the store as of `seen`; undefined when not known. */
+  let names: Set<string> | undefined;
+  /** Whether the writer still has to try reading the stream names once (its first batch). */
+  let scanPending = true;
 
   const remember = (loaded: LoadedStream) => {
     cache.delete(loaded.stream);
     cache.set(loaded.stream, loaded);
-    if (cache.size > maxStreams) {
-      cache.delete(cache.keys().next().value!);
-      complete = false;
-    }
+    if (cache.size > maxStreams) cache.delete(cache.keys().next().value!);
   };
+  const addName = (stream: string) => {
+    if (!names) return;
+    names.add(stream);
+    if (names.size > maxNames) names = undefined;
+  };
+
+  /** Reads the write-side events after `from` (exclusive), at most `limit`; undefined when there are more. */
+  async function feedAfter(from: Position | undefined, limit: number) {
+    const events = [];
+    for await (const event of store.readAll({
+      fromPosition: from ?? 'start',
+      maxCount: limit + 2,
+      filter: { streamPrefixes: WRITE_SIDE_PREFIXES },
+    })) {
+      if (from !== undefined && event.position <= from) continue;
+      events.push(event);
+      if (events.length > limit) return undefined;
+    }
+    return events;
+  }
+
+  /** Folds the feed's events into the cached streams (those not already folded) and the names. */
+  function fold(events: Awaited<ReturnType<typeof feedAfter>> & object): void {
+    for (const event of events) {
+      addName(event.stream);
+      const cached = cache.get(event.stream);
+      if (!cached || event.revision <= cached.revision) continue; // absent, or already folded (our own)
+      if (event.revision === cached.revision + 1) appendToLoaded(cached, event);
+      else cache.delete(event.stream);
+    }
+  }
 
   return {
     async begin() {
@@ -53,12 +96,41 @@ export function createCachedStoreLoader(
       if (headAtBegin === undefined) {
         // An empty store: every stream is new.
         cache.clear();
-        complete = true;
+        names = new Set();
+        seen = undefined;
         trusted = true;
+      } else if (scanPending && cache.size === 0) {
+        // The writer's first batch on a store with events: learn its write-side streams, if they are few.
+        const events = await feedAfter(undefined, maxScan);
+        names = events ? new Set() : undefined;
+        if (events) fold(events);
+        seen = events ? (events.at(-1)?.position ?? 0n) : null;
+        if (seen !== null && seen < headAtBegin) seen = headAtBegin;
+        trusted = events !== undefined;
+      } else if (seen !== null && headAtBegin === seen) {
+        trusted = true;
+      } else if (seen !== null && headAtBegin > (seen ?? -1n)) {
+        // Someone else appended since: read what they wrote, once, from the feed.
+        const events = await feedAfter(seen, maxScan);
+        if (events) {
+          fold(events);
+          const last = events.at(-1)?.position;
+          seen = last !== undefined && last > headAtBegin ? last : headAtBegin;
+          trusted = true;
+        } else {
+          seen = null;
+          names = undefined;
+          trusted = false;
+        }
       } else {
-        trusted = knownHead !== null && headAtBegin === knownHead;
-        if (!trusted) complete = false;
+        // Unknown (too much was appended by others, or the store's head went back): read as always
+        seen = null;
+        names = undefined;
+        trusted = false;
       }
+      scanPending = false;
+      const namesAtBegin = trusted ? names : undefined;
+      const seenAtBegin = seen;
       return {
         async load(stream: string, kind: StreamKindOfEvent) {
           const cached = cache.get(stream);
@@ -71,7 +143,8 @@ export function createCachedStoreLoader(
             remember(cached);
             return cached;
           }
-          if (trusted && complete) {
+          if (namesAtBegin && !namesAtBegin.has(stream) && isWriteSide(stream)) {
+            // Known not to exist (as of the head this batch started from): no read
             const fresh = foldStream(stream, kind, []);
             remember(fresh);
             return fresh;
@@ -93,11 +166,11 @@ export function createCachedStoreLoader(
               if (first === undefined || p < first) first = p;
               if (last === undefined || p > last) last = p;
             }
+            addName(write.stream);
             const loaded = cache.get(write.stream);
             // The cached entry is the one the batch was decided against (same object) unless it was evicted.
             if (!loaded || loaded !== write.loaded || loaded.revision !== write.baseRevision) {
               cache.delete(write.stream);
-              complete = false;
               continue;
             }
             for (let j = 0; j < sealed.length; j++) {
@@ -112,21 +185,33 @@ export function createCachedStoreLoader(
             }
             loaded.state = write.finalState;
           }
-          // Our events sit right after the head we started from, with no gap: nobody else appended meanwhile.
+          if (seen !== seenAtBegin || !trusted) {
+            // The cache's knowledge changed meanwhile (or was not current): leave it to the next batch.
+            return;
+          }
+          // Our events sit right after what the cache knew, with no gap: nobody else appended meanwhile.
+          // Otherwise `seen` stays where it was and the next batch reads the feed from there (our own
+          // events included, which folding skips).
           const contiguous =
             first !== undefined &&
             last !== undefined &&
-            first === (headAtBegin ?? 0n) + 1n &&
+            first === (seenAtBegin ?? 0n) + 1n &&
             last - first + 1n === BigInt(count);
-          knownHead = contiguous ? last! : null;
-          if (!contiguous) complete = false;
+          if (contiguous) seen = last!;
         },
       };
     },
 
     invalidate() {
-      knownHead = null;
-      complete = false;
+      // Start over, as a writer that has just started: nothing cached is trusted any more
+      cache.clear();
+      seen = null;
+      names = undefined;
+      scanPending = true;
     },
   };
 }
+
+/** The streams the write side loads: the cities' own and the entities'. */
+const WRITE_SIDE_PREFIXES = ['city-', ...ENTITY_KINDS.map((kind) => `${kind}-`)];
+const isWriteSide = (stream: string) => WRITE_SIDE_PREFIXES.some((prefix) => stream.startsWith(prefix));

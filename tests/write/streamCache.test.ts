@@ -1,0 +1,125 @@
+import { join } from 'node:path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { fixedClock } from '../../src/core/clock.js';
+import { createMemoryEventStore } from '../../src/eventStore/memory.js';
+import type { EventStore } from '../../src/eventStore/port.js';
+import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
+import { createCachedStoreLoader } from '../../src/write/streamCache.js';
+import type { WriteContext } from '../../src/write/types.js';
+import { createWriter } from '../../src/write/writer.js';
+import { buildingRegistered, squareCityRegistered, tempDir, testId } from './fixtures.js';
+
+const CITY = 'testville';
+const ctx: WriteContext = { actor: 'key:ops-1', source: 'test-suite', correlationId: 'corr-1' };
+
+/** The store, counting the streams read one by one. */
+function counting(store: EventStore) {
+  const reads: string[] = [];
+  const counted: EventStore = Object.create(store);
+  counted.readStream = (stream, options) => {
+    reads.push(stream);
+    return store.readStream(stream, options);
+  };
+  return { store: counted, reads };
+}
+
+/** Another part of the system's event, in a stream the write side never loads (an API key's). */
+async function unrelatedEvent(store: EventStore) {
+  await store.append('apikey-1', [{ id: testId('key-1'), type: 'ApiKeyCreated', data: {}, metadata: {} }], {
+    expectedRevision: 'no_stream',
+  });
+}
+
+const Cache = suite('stream cache');
+
+Cache('creates new streams on a store that already holds events without reading each one', async () => {
+  const { store, reads } = counting(createMemoryEventStore());
+  await unrelatedEvent(store);
+  const writer = createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z') });
+  await writer.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
+  const result = await writer.appendBatch(
+    CITY,
+    Array.from({ length: 20 }, (_, i) => buildingRegistered(`b-${i}`)),
+    ctx,
+  );
+  assert.is(result.appended, 20);
+  assert.equal(reads, []);
+});
+
+Cache('still reads a stream the store holds but the cache does not', async () => {
+  const tmp = tempDir('urban-twin-cache-');
+  const file = join(tmp.dir, 'events.sqlite');
+  const clock = fixedClock('2026-06-01T12:00:00Z');
+  const first = createSqliteEventStore(file);
+  try {
+    const writer = createWriter({ store: first, clock });
+    await writer.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
+    await writer.appendBatch(CITY, [buildingRegistered('b-1')], ctx);
+    // A writer starting on this store learns its streams once, then reads b-1 when it needs it
+    const { store, reads } = counting(first);
+    const next = createWriter({ store, clock });
+    await next.appendBatch(CITY, [{ type: 'BuildingDemolished', entityId: 'b-1', data: {} }], ctx);
+    const again = await next.appendBatch(CITY, [buildingRegistered('b-2')], ctx);
+    assert.is(again.appended, 1);
+    assert.equal(reads, ['city-testville', 'building-testville.b-1']);
+  } finally {
+    await first.close();
+    tmp.cleanup();
+  }
+});
+
+Cache('learns from the feed the streams another process created meanwhile', async () => {
+  const tmp = tempDir('urban-twin-cache-');
+  const file = join(tmp.dir, 'events.sqlite');
+  const clock = fixedClock('2026-06-01T12:00:00Z');
+  const server = createSqliteEventStore(file);
+  const cli = createSqliteEventStore(file);
+  try {
+    const { store, reads } = counting(server);
+    const serverWriter = createWriter({ store, clock });
+    await serverWriter.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
+    // the import CLI registers b-7 through its own connection
+    await createWriter({ store: cli, clock }).appendBatch(CITY, [buildingRegistered('b-7')], ctx);
+    const reading = {
+      type: 'RooftopPvInstalled',
+      entityId: 'b-7',
+      data: { kWp: 3 },
+    };
+    const result = await serverWriter.appendBatch(CITY, [reading, buildingRegistered('b-8')], ctx);
+    assert.equal(
+      result.results.map((r) => [r.stream, r.revision]),
+      [
+        ['building-testville.b-7', 1],
+        ['building-testville.b-8', 0],
+      ],
+    );
+    // b-7 is known to exist (from the feed) and read for its state; b-8 is known to be new: not read
+    assert.equal(reads, ['building-testville.b-7']);
+  } finally {
+    await server.close();
+    await cli.close();
+    tmp.cleanup();
+  }
+});
+
+Cache('on a store with more events than it scans, reads streams one by one as before', async () => {
+  const store = createMemoryEventStore();
+  const writer = createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z') });
+  await writer.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
+  await writer.appendBatch(
+    CITY,
+    Array.from({ length: 6 }, (_, i) => buildingRegistered(`b-${i}`)),
+    ctx,
+  );
+  const { store: counted, reads } = counting(store);
+  const loader = createCachedStoreLoader(counted, { maxScan: 5 });
+  const session = await loader.begin();
+  const existing = await session.load('building-testville.b-3', 'building');
+  const fresh = await session.load('building-testville.b-99', 'building');
+  assert.is(existing.revision, 0);
+  assert.is(fresh.revision, -1);
+  assert.equal(reads, ['building-testville.b-3', 'building-testville.b-99']);
+});
+
+Cache.run();
