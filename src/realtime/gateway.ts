@@ -72,7 +72,15 @@ export interface LiveTwinSource {
   features(city: string, layer: LayerName): Iterable<TwinFeature> | undefined;
   /** Resolves once the twin has applied `position` (a resume read from the store may be ahead of it). */
   waitForPosition(position: bigint, timeoutMs: number): Promise<void>;
+  /**
+   * Resolves once the twin has replayed the store's history (the runner reports no changes before that);
+   * rejects with UnavailableError after `timeoutMs`. Absent: the source is always caught up.
+   */
+  whenCaughtUp?(timeoutMs: number): Promise<void>;
 }
+
+/** How long a subscription waits for a server that is still replaying its history. */
+const CATCH_UP_WAIT_MS = 120_000;
 
 /** The projection runner as a live source (`createProjectionRunner(...)`). */
 export function liveTwinSourceOf(runner: ProjectionRunner): LiveTwinSource {
@@ -83,6 +91,7 @@ export function liveTwinSourceOf(runner: ProjectionRunner): LiveTwinSource {
     onChange: (listener) => runner.onChange(listener),
     features: (city, layer) => runner.twins.get(city)?.features(layer),
     waitForPosition: (position, timeoutMs) => runner.waitForPosition(position, timeoutMs),
+    whenCaughtUp: (timeoutMs) => runner.waitUntilCaughtUp(timeoutMs),
   };
 }
 
@@ -809,6 +818,12 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         const principal = socket.data.principal;
         if (!canAccess(principal, { city: req.city, role: 'viewer' })) {
           throw new ForbiddenError(`This key may not read the city ${req.city}`);
+        }
+        // A server still replaying its history has neither a current twin nor a change feed yet: the
+        // subscription is answered once it has caught up (or with 503 if that takes too long).
+        if (deps.twin.whenCaughtUp) {
+          await deps.twin.whenCaughtUp(CATCH_UP_WAIT_MS);
+          if (socket.disconnected) return;
         }
         const scenario = req.scenario === undefined ? undefined : await scenarioOf(principal, req);
         const feed = scenario ? scenarioFeedKey(scenario.id) : req.city;

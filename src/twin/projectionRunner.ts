@@ -108,7 +108,9 @@ export class ProjectionRunner {
           }
           const event = message.event;
           if (this.twins.position !== undefined && event.position <= this.twins.position) continue;
-          const batch = this.twins.apply(event, this.emitter.listenerCount('change') > 0);
+          // The history replayed before the first catch-up is applied silently (in place, no features made):
+          // listeners take the twin's state once it has caught up (see onChange) and hear what follows.
+          const batch = this.twins.apply(event, this.caughtUp && this.emitter.listenerCount('change') > 0);
           this.sinceSnapshot++;
           if (batch) {
             for (const listener of this.emitter.listeners('change') as ChangeListener[]) {
@@ -148,7 +150,11 @@ export class ProjectionRunner {
     this.logger.debug({ position: snapshot.position }, 'twin snapshot saved');
   }
 
-  /** Calls `listener` with the changes of every applied event, in order; returns the unsubscribe function. */
+  /**
+   * Calls `listener` with the changes of every event applied after the first catch-up, in order; returns the
+   * unsubscribe function. The history replayed at start is not reported event by event: a consumer waits for
+   * `waitUntilCaughtUp()`, takes the twin's state, then follows the changes (as the live gateway does).
+   */
   onChange(listener: ChangeListener): () => void {
     this.emitter.on('change', listener);
     return () => this.emitter.off('change', listener);
