@@ -120,7 +120,7 @@ export const liveWorkload: Workload = {
       merge(await Promise.all(consoles.map((c) => ask<ConsoleReport>(c, { cmd: 'report' }))));
     const disconnect = () => Promise.all(consoles.map((c) => ask(c, { cmd: 'close' })));
     const memory = (gc: boolean) =>
-      ask<{ rss: number; heap: number; cpuMicros: number }>(server, { cmd: 'rss', gc });
+      ask<{ rss: number; heap: number; heapTotal: number; cpuMicros: number }>(server, { cmd: 'rss', gc });
     const rss = async (gc: boolean) => (await memory(gc)).rss;
     try {
       const { url, operator, viewer } = await ask<{ url: string; operator: string; viewer: string }>(server, {
@@ -131,7 +131,7 @@ export const liveWorkload: Workload = {
       const { cpuMicros: cpuBeforeConnect } = await memory(false);
       await connect('live', viewer, url);
       const { cpuMicros: cpuAfterConnect } = await memory(false);
-      const { rss: rssStart, heap: heapStart } = await memory(true);
+      const { rss: rssStart, heap: heapStart, heapTotal: heapTotalStart } = await memory(true);
       const rssSamples: number[] = [rssStart];
       let posting = true;
       const posted = ask<{
@@ -156,7 +156,7 @@ export const liveWorkload: Workload = {
       await ask(server, { cmd: 'drain' });
       const backlogMs = Date.now() - drainStart;
       await sleep(1_000);
-      const { rss: rssEnd, heap: heapEnd } = await memory(true);
+      const { rss: rssEnd, heap: heapEnd, heapTotal: heapTotalEnd } = await memory(true);
       const fanOut = await ask<{ groups: number; sharedSends: number; ownSends: number }>(server, {
         cmd: 'drain',
       });
@@ -335,6 +335,14 @@ export const liveWorkload: Workload = {
           value: heapEnd,
           unit: 'MB',
           baseline: heapStart,
+        }),
+        result({
+          workload: 'live',
+          // What V8 keeps committed for its heap (part of the RSS) beside what is in use.
+          metric: 'server JS heap committed after GC, end (baseline: start)',
+          value: heapTotalEnd,
+          unit: 'MB',
+          baseline: heapTotalStart,
         }),
       );
     } finally {

@@ -5,7 +5,8 @@
  * is read after a full collection. Driven over IPC by bench/workloads/live.ts; every command is answered
  * with `{ok: true, ...}` or `{ok: false, error}`:
  * - `start`: builds the city (5,000 registered buses) and listens; answers `{url, operator, viewer}`
- * - `rss` `{gc}`: RSS and JS heap used in MB (after a forced full GC when `gc`), and the CPU time used so far (µs)
+ * - `rss` `{gc}`: RSS, JS heap used, external and ArrayBuffer memory in MB (after a forced full GC
+ *   when `gc`), and the CPU time used so far (µs)
  * - `drain`: waits until the twin has applied the store's head; answers the gateway's fan-out counters
  * - `port` `{seconds}`: appends RATE reports/s straight through the store port (no HTTP, no writer)
  * - `raw` `{seconds}`: broadcasts the same kind of updates raw to the tile rooms, batched per 100 ms
@@ -228,9 +229,16 @@ async function rawBroadcast(seconds: number) {
 const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
 const memory = (gc: boolean) => {
   if (gc) (globalThis as { gc?: () => void }).gc?.();
-  const { rss, heapUsed } = process.memoryUsage();
+  const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
   const { user, system } = process.cpuUsage();
-  return { rss: mb(rss), heap: mb(heapUsed), cpuMicros: user + system };
+  return {
+    rss: mb(rss),
+    heap: mb(heapUsed),
+    heapTotal: mb(heapTotal),
+    external: mb(external),
+    arrayBuffers: mb(arrayBuffers),
+    cpuMicros: user + system,
+  };
 };
 
 process.on('message', async (command: Command) => {
