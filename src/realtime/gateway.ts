@@ -154,8 +154,11 @@ export interface LiveGateway {
   readonly io: Server<ClientToServerEvents, ServerToClientEvents, Record<string, never>, LiveSocketData>;
   /** Subscriptions open right now (for tests and metrics). */
   subscriptionCount(): number;
-  /** Fan-out counters since start: filter groups now, and `changes` messages sent as a shared frame or on their own. */
-  stats(): { groups: number; sharedSends: number; ownSends: number };
+  /**
+   * Fan-out counters since start: filter groups now, `changes` messages sent as a shared frame or on their
+   * own, and the scenario feeds open now.
+   */
+  stats(): { groups: number; sharedSends: number; ownSends: number; scenarioFeeds: number };
   close(): Promise<void>;
 }
 
@@ -755,6 +758,11 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         ...(deps.logger ? { logger: deps.logger } : {}),
       });
       scenarioFeeds.set(key, feed);
+      // A feed that failed to open is not kept: the next subscriber tries again.
+      const opening = feed;
+      feed.catch(() => {
+        if (scenarioFeeds.get(key) === opening) scenarioFeeds.delete(key);
+      });
     }
     return feed;
   };
@@ -1002,7 +1010,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     stats: () => {
       let groups = 0;
       for (const city of groupsByFeed.values()) groups += city.groups.size;
-      return { groups, sharedSends, ownSends };
+      return { groups, sharedSends, ownSends, scenarioFeeds: scenarioFeeds.size };
     },
     async close() {
       unsubscribeFeed();

@@ -254,6 +254,89 @@ live(
   },
 );
 
+/** The id of the event at `position`. */
+async function eventIdAt(ctx: Ctx, position: bigint): Promise<string> {
+  for await (const e of ctx.h.store.readAll({ fromPosition: position, maxCount: 1 })) return e.id;
+  throw new Error(`no event at ${position}`);
+}
+
+live(
+  'a tracking scenario leaves out its excluded event, and one feed serves its subscribers until the last leaves',
+  async (ctx) => {
+    const forkAt = (await ctx.h.store.headPosition())!;
+    const excluded = await moveVehicle(ctx.h, 'bus-2', 26.041, 44.071);
+    await moveVehicle(ctx.h, 'bus-3', 26.046, 44.081);
+    const info = await ctx.scenarios.create(
+      {
+        city: CITY,
+        name: 'had bus-2 not moved',
+        fork: { position: forkAt.toString() },
+        mode: 'tracking',
+        excludeEvents: [await eventIdAt(ctx, excluded)],
+      },
+      WHO,
+    );
+    const c = await openConsole(ctx.h, 'planner-all');
+    try {
+      const acks = await Promise.all([
+        c.subscribe({ city: CITY, layers: ['mobility'], bbox: [...AREA], scenario: info.id }),
+        c.subscribe({ city: CITY, layers: ['mobility'], scenario: info.id }),
+      ]);
+      const [inArea, whole] = acks.map((ack) => {
+        if (!ack.ok) throw new Error(ack.detail);
+        return ack.subscriptionId;
+      });
+      const view = c.view(inArea!);
+      await until(() => view.complete && view.position !== undefined);
+      assert.equal(locationOf(view.features.get('mobility:bus-2')), home(2), 'the excluded move');
+      assert.equal(locationOf(view.features.get('mobility:bus-3')), [26.046, 44.081]);
+      assert.equal(view.features, await httpLayer(ctx, info.id));
+      assert.is(ctx.h.gateway.stats().scenarioFeeds, 1);
+      // Later real events are seen as ever.
+      const later = await moveVehicle(ctx.h, 'bus-2', 26.042, 44.072);
+      await until(() => view.position === later, 15_000, 'the later real move');
+      assert.equal(locationOf(view.features.get('mobility:bus-2')), [26.042, 44.072]);
+      for (const subscriptionId of [inArea!, whole!]) {
+        assert.ok((await c.socket.emitWithAck('unsubscribe', { subscriptionId })).ok);
+      }
+      assert.is(ctx.h.gateway.stats().scenarioFeeds, 0);
+    } finally {
+      c.close();
+    }
+  },
+);
+
+live('a panned scenario map gets the scenario features of the new area', async (ctx) => {
+  const id = await fork(ctx);
+  const edit = await moveInScenario(ctx, id, 'bus-7', 26.095, 44.095);
+  const c = await openConsole(ctx.h, 'planner-all');
+  try {
+    const ack = await c.subscribe({ city: CITY, layers: ['mobility'], bbox: [...AREA], scenario: id });
+    if (!ack.ok) throw new Error(ack.detail);
+    const view = c.view(ack.subscriptionId);
+    await until(() => view.complete && view.position !== undefined);
+    const east = [26.05, 44.0, 26.1, 44.1] as const;
+    const panned = await c.socket.emitWithAck('updateArea', {
+      subscriptionId: ack.subscriptionId,
+      bbox: [...east],
+    });
+    assert.ok(panned.ok);
+    await until(() => view.features.has('mobility:bus-7') && !view.features.has('mobility:bus-0'));
+    assert.equal(locationOf(view.features.get('mobility:bus-7')), [26.095, 44.095], 'as in the scenario');
+    const res = await request(ctx.app)
+      .get(`/api/v1/scenarios/${id}/layers/mobility?bbox=${east.join(',')}&limit=1000`)
+      .set(ctx.auth)
+      .expect(200);
+    assert.equal(
+      [...view.features.keys()].sort(),
+      (res.body.features as TwinFeature[]).map((f) => `mobility:${f.id}`).sort(),
+    );
+    assert.ok(BigInt(panned.ok ? panned.position : '0') >= edit);
+  } finally {
+    c.close();
+  }
+});
+
 live(
   'an unknown scenario, another city of the scenario, and a key without its city are refused clearly',
   async (ctx) => {
