@@ -1,8 +1,10 @@
 /**
  * What a console holds for one subscription, rebuilt from the messages it receives, with the protocol's
  * continuity checks: each `changes` message must start where the previous one ended (no gap) and carry
- * positions in order, never at or below what was already applied (no duplicate). Used by tests and the
- * benchmark, and a reference for client authors.
+ * positions in order, never at or below what was already applied (no duplicate). A `patch` is merged into the
+ * feature held (`applyPatch`); one naming a feature the view does not hold is counted as a gap, since the
+ * server only patches what the client was sent. Used by tests and the benchmark, and a reference for client
+ * authors.
  */
 import type { TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, SnapshotMessage } from './contract.js';
