@@ -11,7 +11,7 @@ import { appendToLoaded, foldStream, type LoadedStream, type StateLoader } from 
  *   knows ends (`seen`), nobody else has appended since and cached states are current as they are;
  * - otherwise the events appended since `seen` (by another writer, e.g. the import CLI on the same file)
  *   are read once from the global feed and folded into the cached streams they belong to; when there are
- *   too many, each cached stream is instead brought up to date by reading its tail when it is next loaded;
+ *   too many (more than `maxScan`), the cache starts again empty (an empty cache is current by definition);
  * - a concurrency conflict at append time still protects every stream the batch writes.
  * Least recently used streams are dropped beyond `maxStreams`.
  *
@@ -22,7 +22,7 @@ import { appendToLoaded, foldStream, type LoadedStream, type StateLoader } from 
  * whose effect is unknown) a stream not in the cache is read from the store, as always.
  */
 export interface CachedStateLoader {
-  /** Starts a batch: checks whether the cache can be trusted as is, and loads through it. */
+  /** Starts a batch: brings the cache up to date with the store's head, and loads through it. */
   begin(): Promise<BatchSession>;
   /** Stops trusting the cache as is (after an error whose effect on the store is unknown). */
   invalidate(): void;
@@ -92,54 +92,47 @@ export function createCachedStoreLoader(
   return {
     async begin() {
       const headAtBegin = await store.headPosition();
-      let trusted: boolean;
       if (headAtBegin === undefined) {
         // An empty store: every stream is new.
         cache.clear();
         names = new Set();
         seen = undefined;
-        trusted = true;
       } else if (scanPending && cache.size === 0) {
-        // The writer's first batch on a store with events: learn its write-side streams, if they are few.
+        // The first batch on a store with events. An empty cache is current whatever the head; the
+        // write-side stream names are learnt here if there are few.
         const events = await feedAfter(undefined, maxScan);
         names = events ? new Set() : undefined;
         if (events) fold(events);
-        seen = events ? (events.at(-1)?.position ?? 0n) : null;
-        if (seen !== null && seen < headAtBegin) seen = headAtBegin;
-        trusted = events !== undefined;
-      } else if (seen !== null && headAtBegin === seen) {
-        trusted = true;
-      } else if (seen !== null && headAtBegin > (seen ?? -1n)) {
+        const last = events?.at(-1)?.position;
+        seen = last !== undefined && last > headAtBegin ? last : headAtBegin;
+      } else if (seen !== null && seen !== undefined && headAtBegin === seen) {
+        // Nobody else appended since: the cache is current as it is.
+      } else if (seen !== null && (seen === undefined || headAtBegin > seen)) {
         // Someone else appended since: read what they wrote, once, from the feed.
         const events = await feedAfter(seen, maxScan);
         if (events) {
           fold(events);
           const last = events.at(-1)?.position;
           seen = last !== undefined && last > headAtBegin ? last : headAtBegin;
-          trusted = true;
         } else {
-          seen = null;
+          // Too much to fold: start again from an empty cache (current by definition), names unknown
+          cache.clear();
           names = undefined;
-          trusted = false;
+          seen = headAtBegin;
         }
       } else {
-        // Unknown (too much was appended by others, or the store's head went back): read as always
-        seen = null;
+        // Unknown (after an error, or the store's head went back): start again from an empty cache
+        cache.clear();
         names = undefined;
-        trusted = false;
+        seen = headAtBegin;
       }
       scanPending = false;
-      const namesAtBegin = trusted ? names : undefined;
+      const namesAtBegin = names;
       const seenAtBegin = seen;
       return {
         async load(stream: string, kind: StreamKindOfEvent) {
           const cached = cache.get(stream);
           if (cached) {
-            if (!trusted) {
-              for await (const event of store.readStream(stream, { fromRevision: cached.revision + 1 })) {
-                appendToLoaded(cached, event);
-              }
-            }
             remember(cached);
             return cached;
           }
@@ -185,8 +178,8 @@ export function createCachedStoreLoader(
             }
             loaded.state = write.finalState;
           }
-          if (seen !== seenAtBegin || !trusted) {
-            // The cache's knowledge changed meanwhile (or was not current): leave it to the next batch.
+          if (seen !== seenAtBegin) {
+            // The cache's knowledge changed meanwhile: leave it to the next batch.
             return;
           }
           // Our events sit right after what the cache knew, with no gap: nobody else appended meanwhile.

@@ -122,4 +122,32 @@ Cache('on a store with more events than it scans, reads streams one by one as be
   assert.equal(reads, ['building-testville.b-3', 'building-testville.b-99']);
 });
 
+Cache(
+  'on a store larger than it scans, folds what another writer appended to a cached stream from the feed',
+  async () => {
+    const store = createMemoryEventStore();
+    const writer = createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z') });
+    await writer.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
+    await writer.appendBatch(
+      CITY,
+      Array.from({ length: 6 }, (_, i) => buildingRegistered(`b-${i}`)),
+      ctx,
+    );
+    const { store: counted, reads } = counting(store);
+    const loader = createCachedStoreLoader(counted, { maxScan: 5 });
+    const first = await (await loader.begin()).load('building-testville.b-3', 'building');
+    assert.is(first.revision, 0);
+    // another writer demolishes b-3
+    await createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z') }).appendBatch(
+      CITY,
+      [{ type: 'BuildingDemolished', entityId: 'b-3', data: {} }],
+      ctx,
+    );
+    const again = await (await loader.begin()).load('building-testville.b-3', 'building');
+    assert.is(again.revision, 1);
+    assert.is((again.state as { status?: string }).status, 'demolished');
+    assert.equal(reads, ['building-testville.b-3']);
+  },
+);
+
 Cache.run();
