@@ -2,13 +2,14 @@ import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { fixedClock } from '../../src/core/clock.js';
+import { DomainRuleError } from '../../src/core/errors.js';
 import { createMemoryEventStore } from '../../src/eventStore/memory.js';
 import type { EventStore } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { createCachedStoreLoader } from '../../src/write/streamCache.js';
 import type { WriteContext } from '../../src/write/types.js';
 import { createWriter } from '../../src/write/writer.js';
-import { buildingRegistered, squareCityRegistered, tempDir, testId } from './fixtures.js';
+import { buildingRegistered, caught, squareCityRegistered, tempDir, testId } from './fixtures.js';
 
 const CITY = 'testville';
 const ctx: WriteContext = { actor: 'key:ops-1', source: 'test-suite', correlationId: 'corr-1' };
@@ -149,5 +150,33 @@ Cache(
     assert.equal(reads, ['building-testville.b-3']);
   },
 );
+
+Cache('a stream another writer creates between deciding and appending is not created twice', async () => {
+  const store = createMemoryEventStore();
+  const clock = fixedClock('2026-06-01T12:00:00Z');
+  await unrelatedEvent(store);
+  // Right before our first append, another writer registers b-5: the stream we believed new now exists
+  let raced = false;
+  const racing: EventStore = Object.create(store);
+  racing.appendMany = async (writes) => {
+    if (!raced) {
+      raced = true;
+      await createWriter({ store, clock }).appendBatch(CITY, [buildingRegistered('b-5')], ctx);
+    }
+    return store.appendMany(writes);
+  };
+  const writer = createWriter({ store: racing, clock });
+  await createWriter({ store, clock }).appendBatch(
+    CITY,
+    [{ ...squareCityRegistered, id: testId('city') }],
+    ctx,
+  );
+  const err = await caught(writer.appendBatch(CITY, [buildingRegistered('b-5')], ctx));
+  // decided again against the stream as it now is: b-5 is already registered
+  assert.instance(err, DomainRuleError);
+  const events = [];
+  for await (const e of store.readStream('building-testville.b-5')) events.push(e);
+  assert.is(events.length, 1);
+});
 
 Cache.run();
