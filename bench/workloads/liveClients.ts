@@ -85,11 +85,13 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
       view.applyChanges(m);
       for (const change of m.changes) {
         const at =
-          change.op === 'upsert'
-            ? change.feature.properties.lastPositionAt
-            : change.op === 'patch'
-              ? change.properties?.lastPositionAt
-              : undefined;
+          change.op === 'move'
+            ? change.at
+            : change.op === 'upsert'
+              ? change.feature.properties.lastPositionAt
+              : change.op === 'patch'
+                ? change.properties?.lastPositionAt
+                : undefined;
         if (typeof at === 'string') record(now - Date.parse(at));
       }
       ack();

@@ -2,13 +2,14 @@
  * What a console holds for one subscription, rebuilt from the messages it receives, with the protocol's
  * continuity checks: each `changes` message must start where the previous one ended (no gap) and carry
  * positions in order, never at or below what was already applied (no duplicate). A `patch` is merged into the
- * feature held (`applyPatch`); one naming a feature the view does not hold is counted as a gap, since the
- * server only patches what the client was sent. Used by tests and the benchmark, and a reference for client
- * authors.
+ * feature held (`applyPatch`), a `move` sets the vehicle's point and report fields (`applyMove`); either naming
+ * a feature the view does not hold is counted as a gap, since the server only patches what the client was sent.
+ * Used by tests and the benchmark, and a reference for client authors.
  */
 import type { TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, SnapshotMessage } from './contract.js';
 import { applyPatch } from './featurePatch.js';
+import { applyMove } from './vehicleMove.js';
 
 export interface ClientView {
   /** `layer:id` -> feature. */
@@ -69,6 +70,13 @@ export function createClientView(): ClientView {
         const p = BigInt(change.position);
         if (p < last || p > to) duplicates.push(`change at ${p} outside (${after}, ${to}] or out of order`);
         if (p > last) last = p;
+        if (change.op === 'move') {
+          const key = `mobility:${change.id}`;
+          const held = features.get(key);
+          if (held) features.set(key, applyMove(held, change));
+          else gaps.push(`move at ${p} of ${key}, which the view does not hold`);
+          continue;
+        }
         const key = `${change.layer}:${change.id}`;
         if (change.op === 'upsert') features.set(key, change.feature);
         else if (change.op === 'patch') {

@@ -65,11 +65,31 @@ export type UnsubscribeAck = { ok: true } | LiveProblem;
 export type UpdateAreaAck = { ok: true; position: string } | LiveProblem;
 
 /**
- * One change as delivered: the feature after it (upsert), its removal from the client's view, or (patch)
- * what changed in a feature the client already holds for this subscription: `geometry` when it moved, and
- * the `properties` whose values changed, to be merged into the held feature's properties (the feature is
- * then exactly the twin's). A vehicle's position report of an entity already in view is a patch; an entity
- * entering the view always arrives whole (upsert), so a patch never names an entity the client lacks.
+ * A vehicle of the `mobility` layer the client already holds moved, and nothing else changed but what its
+ * position report sets: the feature's geometry becomes `{type: 'Point', coordinates: [x, y]}`, its
+ * `lastPositionAt` and `updatedAt` both become `at`, `speedKmh` becomes `v` and `headingDeg` becomes `h`
+ * (null when absent); every other property stays as held. Applying it gives exactly the twin's feature.
+ */
+export interface LiveMove {
+  op: 'move';
+  /** Never sent: a move is always of the `mobility` layer (so code reading `change.layer` sees undefined). */
+  layer?: never;
+  id: string;
+  position: string;
+  x: number;
+  y: number;
+  at: string;
+  v?: number;
+  h?: number;
+}
+
+/**
+ * One change as delivered: the feature after it (upsert), its removal from the client's view, (patch) what
+ * changed in a feature the client already holds for this subscription: `geometry` when it moved, and the
+ * `properties` whose values changed, to be merged into the held feature's properties (the feature is then
+ * exactly the twin's), or (move, `LiveMove`) the compact patch of a vehicle's position report. A position
+ * report of a vehicle already in view is a move; one that also changes another property is a patch; an
+ * entity entering the view always arrives whole (upsert), so neither names an entity the client lacks.
  */
 export type LiveChange =
   | { op: 'upsert'; layer: LayerName; id: string; position: string; feature: TwinFeature }
@@ -81,6 +101,7 @@ export type LiveChange =
       geometry?: Geometry;
       properties?: Record<string, unknown>;
     }
+  | LiveMove
   | { op: 'remove'; layer: LayerName; id: string; position: string };
 
 /**

@@ -2,13 +2,14 @@
  * A subscription's outbox: the changes waiting to be sent, in position order. Position-only changes of an
  * entity are coalesced (a newer change of the entity replaces the waiting one and moves to the end, so
  * positions stay increasing); every other change is kept. A change of an entity the console already holds
- * carries that feature (`base`) and goes on the wire as a patch against it; when a waiting change is
+ * carries that feature (`base`) and goes on the wire as a patch (or move) against it; when a waiting change is
  * replaced, the newer one takes over its base, since the console never received the replaced one. The outbox is bounded: past `maxBuffer` waiting changes it
  * empties itself and reports an overflow, and the subscription resynchronises with a snapshot instead.
  */
 import type { LayerName, TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, LiveChange } from './contract.js';
 import { patchOf } from './featurePatch.js';
+import { moveOf } from './vehicleMove.js';
 
 export interface OutboxChange {
   op: 'upsert' | 'remove';
@@ -44,14 +45,20 @@ export interface Outbox {
   reset(position: bigint): void;
 }
 
-/** A queued change as it goes on the wire (positions as decimal strings; a patch when the console holds a base). */
+/**
+ * A queued change as it goes on the wire (positions as decimal strings): when the console holds a base, a
+ * move if the change is exactly a vehicle's position report, else a patch; the whole feature otherwise.
+ */
 export function liveChangeOf(change: OutboxChange): LiveChange {
   const position = change.position.toString();
   if (change.op === 'remove') return { op: 'remove', layer: change.layer, id: change.id, position };
-  const patch = change.base ? patchOf(change.base, change.feature!) : undefined;
-  return patch
-    ? { op: 'patch', layer: change.layer, id: change.id, position, ...patch }
-    : { op: 'upsert', layer: change.layer, id: change.id, position, feature: change.feature! };
+  const feature = change.feature!;
+  const patch = change.base ? patchOf(change.base, feature) : undefined;
+  if (!patch) return { op: 'upsert', layer: change.layer, id: change.id, position, feature };
+  const move = change.layer === 'mobility' ? moveOf(patch, feature) : undefined;
+  return move
+    ? { op: 'move', id: change.id, position, ...move }
+    : { op: 'patch', layer: change.layer, id: change.id, position, ...patch };
 }
 
 /** Creates an outbox starting at `position` (a snapshot's or a resume's `since`). */

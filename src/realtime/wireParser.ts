@@ -26,6 +26,13 @@ export function changesListJson(changes: readonly LiveChange[]): string {
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;
     if (i > 0) out += ',';
+    if (c.op === 'move') {
+      // Numbers print as JSON.stringify prints them (coordinates and speeds are finite).
+      out += `{"op":"move","id":${JSON.stringify(c.id)},"position":"${c.position}","x":${c.x},"y":${c.y},"at":${JSON.stringify(c.at)}`;
+      if (c.v !== undefined) out += `,"v":${c.v}`;
+      out += c.h !== undefined ? `,"h":${c.h}}` : '}';
+      continue;
+    }
     out += `{"op":"${c.op}","layer":"${c.layer}","id":${JSON.stringify(c.id)},"position":"${c.position}"`;
     if (c.op === 'upsert') out += `,"feature":${jsonOfFeature(c.feature)}}`;
     else if (c.op === 'patch') {

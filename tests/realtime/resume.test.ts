@@ -187,8 +187,8 @@ resume('a gap within the bound replays exactly the missed changes from the store
       assert.is(again.snapshots.length, 0);
       assert.is(again.changes[0]?.after, since.toString());
       const got = again.changes.flatMap((m) => m.changes.map((ch) => `${ch.position} ${ch.op} ${ch.id}`));
-      // The console held both vehicles: each change is a patch of what it holds.
-      assert.equal(got, [`${a} patch v1`, `${b} patch v2`, `${c} patch v2`]);
+      // The console held both vehicles: each change is a patch of what it holds (a move for a report).
+      assert.equal(got, [`${a} move v1`, `${b} patch v2`, `${c} move v2`]);
       const v2 = again.changes.flatMap((m) => m.changes).find((ch) => ch.position === b.toString());
       assert.is(v2?.op === 'patch' && v2.properties?.status, 'maintenance');
       // What the first console held, carried on with what the second one received, is the twin's state.

@@ -1,0 +1,254 @@
+import * as parser from 'socket.io-parser';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createClientView } from '../../src/realtime/clientView.js';
+import type { ChangesMessage, LiveChange } from '../../src/realtime/contract.js';
+import { createOutbox, liveChangeOf, type OutboxChange } from '../../src/realtime/outbox.js';
+import { applyMove } from '../../src/realtime/vehicleMove.js';
+import { liveParser } from '../../src/realtime/wireParser.js';
+import type { TwinFeature } from '../../src/twin/changes.js';
+import {
+  CITY,
+  type Harness,
+  openConsole,
+  point,
+  registerVehicle,
+  setStatus,
+  startHarness,
+  twinView,
+  until,
+} from './liveHarness.js';
+
+/** A bus with every property the twin gives a mobility feature that a report touches. */
+const bus = (lon: number, t: number, extra: Record<string, unknown> = {}): TwinFeature => {
+  const at = `2026-03-03T08:00:${String(t).padStart(2, '0')}.000Z`;
+  return {
+    type: 'Feature',
+    id: 'b1',
+    geometry: { type: 'Point', coordinates: [lon, 44.05] },
+    properties: {
+      kind: 'bus',
+      status: 'in-service',
+      district: 'sector-1',
+      routes: ['104'],
+      lastPositionAt: at,
+      speedKmh: null,
+      headingDeg: null,
+      updatedAt: at,
+      ...extra,
+    },
+  };
+};
+
+const queued = (
+  feature: TwinFeature,
+  base: TwinFeature | undefined,
+  layer: OutboxChange['layer'] = 'mobility',
+) =>
+  ({ op: 'upsert', layer, id: 'b1', position: 12n, feature, base, coalescable: true }) satisfies OutboxChange;
+
+/** A message's change list as a console decodes it off the wire. */
+function overTheWire(changes: LiveChange[]): { message: ChangesMessage; text: string } {
+  const message: ChangesMessage = { subscriptionId: 's', after: '10', position: '12', changes };
+  const [text] = new liveParser.Encoder().encode({
+    type: parser.PacketType.EVENT,
+    nsp: '/live',
+    data: ['changes', message],
+  } as never) as string[];
+  const decoder = new parser.Decoder();
+  let decoded: unknown;
+  decoder.on('decoded', (packet: { data?: unknown[] }) => {
+    decoded = packet.data?.[1];
+  });
+  decoder.add(text!);
+  return { message: decoded as ChangesMessage, text: text! };
+}
+
+const form = suite('the move form of a position report');
+
+form(
+  'a report of a held vehicle is a move that gives exactly the new feature, smaller than its patch',
+  () => {
+    const held = bus(26.01, 1);
+    const moved = bus(26.02, 2, { speedKmh: 31.5, headingDeg: 90 });
+    const change = liveChangeOf(queued(moved, held));
+    assert.equal(change, {
+      op: 'move',
+      id: 'b1',
+      position: '12',
+      x: 26.02,
+      y: 44.05,
+      at: moved.properties.updatedAt,
+      v: 31.5,
+      h: 90,
+    });
+    const { message, text } = overTheWire([change]);
+    assert.equal(message.changes, [change], 'the wire form decodes to the same change');
+    const patchText = JSON.stringify({
+      op: 'patch',
+      layer: 'mobility',
+      id: 'b1',
+      position: '12',
+      geometry: moved.geometry,
+      properties: {
+        lastPositionAt: moved.properties.lastPositionAt,
+        updatedAt: moved.properties.updatedAt,
+        speedKmh: 31.5,
+        headingDeg: 90,
+      },
+    });
+    assert.ok(text.length < patchText.length, 'a move says less than the patch');
+    const view = createClientView();
+    view.applySnapshot({
+      subscriptionId: 's',
+      position: '10',
+      reason: 'initial',
+      chunk: 0,
+      chunks: 1,
+      features: [{ layer: 'mobility', feature: held }],
+    });
+    view.applyChanges(message);
+    assert.equal(view.features.get('mobility:b1'), moved);
+    assert.equal(view.gaps, []);
+    assert.equal(held, bus(26.01, 1), 'the held feature is not changed');
+  },
+);
+
+form('a report without speed or heading clears them, as the twin does', () => {
+  const held = bus(26.01, 1, { speedKmh: 20, headingDeg: 180 });
+  const moved = bus(26.011, 2);
+  const change = liveChangeOf(queued(moved, held));
+  assert.equal(change, {
+    op: 'move',
+    id: 'b1',
+    position: '12',
+    x: 26.011,
+    y: 44.05,
+    at: moved.properties.updatedAt,
+  });
+  assert.equal(applyMove(held, change as Extract<LiveChange, { op: 'move' }>), moved);
+});
+
+form('a report that also changes another property is a patch, not a move', () => {
+  const held = bus(26.01, 1);
+  const change = liveChangeOf(queued(bus(26.02, 2, { district: 'sector-2' }), held));
+  assert.is(change.op, 'patch');
+  assert.equal(change.op === 'patch' && change.properties, {
+    district: 'sector-2',
+    lastPositionAt: '2026-03-03T08:00:02.000Z',
+    updatedAt: '2026-03-03T08:00:02.000Z',
+  });
+});
+
+form('what a report alone cannot say stays a patch or an upsert', () => {
+  const held = bus(26.01, 1);
+  // Updated later than the last position (a status change's time): not what one report sets.
+  const touched = bus(26.01, 1, { updatedAt: '2026-03-03T08:00:05.000Z' });
+  assert.is(liveChangeOf(queued(touched, held)).op, 'patch');
+  // A point with an altitude, or a geometry that is not a point.
+  const high: TwinFeature = {
+    ...bus(26.02, 2),
+    geometry: { type: 'Point', coordinates: [26.02, 44.05, 80] },
+  };
+  assert.is(liveChangeOf(queued(high, held)).op, 'patch');
+  // Another layer, and an entity the console does not hold yet.
+  assert.is(liveChangeOf(queued(bus(26.02, 2), held, 'grid')).op, 'patch');
+  assert.is(liveChangeOf(queued(bus(26.02, 2), undefined)).op, 'upsert');
+});
+
+form('coalesced reports leave as one move against what the console held', () => {
+  const box = createOutbox(10n, 100);
+  const held = bus(26.01, 1);
+  const mid = bus(26.02, 2, { speedKmh: 30 });
+  const last = bus(26.03, 3);
+  box.push({ ...queued(mid, held), position: 11n });
+  box.push({ ...queued(last, mid), position: 12n });
+  const m = box.drain('s', 100)!;
+  assert.equal(m.changes, [
+    { op: 'move', id: 'b1', position: '12', x: 26.03, y: 44.05, at: last.properties.updatedAt },
+  ]);
+  const view = createClientView();
+  view.applySnapshot({
+    subscriptionId: 's',
+    position: '10',
+    reason: 'initial',
+    chunk: 0,
+    chunks: 1,
+    features: [{ layer: 'mobility', feature: held }],
+  });
+  view.applyChanges(overTheWire(m.changes).message);
+  assert.equal(view.features.get('mobility:b1'), last);
+});
+
+form('a move of a vehicle the view does not hold counts as a gap', () => {
+  const view = createClientView();
+  view.applySnapshot({
+    subscriptionId: 's',
+    position: '10',
+    reason: 'initial',
+    chunk: 0,
+    chunks: 1,
+    features: [],
+  });
+  view.applyChanges({
+    subscriptionId: 's',
+    after: '10',
+    position: '12',
+    changes: [{ op: 'move', id: 'b1', position: '12', x: 26, y: 44, at: '2026-03-03T08:00:02.000Z' }],
+  });
+  assert.is(view.gaps.length, 1);
+});
+
+form.run();
+
+const live = suite<{ h: Harness }>('moves over /live');
+
+live.before.each(async (ctx) => {
+  ctx.h = await startHarness({ coalesceMs: 20 });
+});
+live.after.each(async (ctx) => {
+  await ctx.h.close();
+});
+
+live(
+  "a console gets moves for reports of vehicles it holds and ends with the twin's features",
+  async ({ h }) => {
+    await registerVehicle(h, 'bus-1', 26.01, 44.01);
+    const head = await registerVehicle(h, 'bus-2', 26.02, 44.02);
+    await h.runner.waitForPosition(head, 10_000);
+    const c = await openConsole(h);
+    try {
+      const area = [26.0, 44.0, 26.05, 44.05] as const;
+      const ack = await c.subscribe({ city: CITY, layers: ['mobility'], bbox: [...area] });
+      if (!ack.ok) throw new Error(ack.detail);
+      const view = c.view(ack.subscriptionId);
+      await until(() => view.complete && view.position !== undefined, 10_000, 'snapshot');
+      const report = (id: string, lon: number, data: Record<string, unknown> = {}) =>
+        h.append(`mobility-${CITY}.${id}`, 'VehiclePositionReported', {
+          location: point(lon, 44.01),
+          ...data,
+        });
+      const moves = [
+        await report('bus-1', 26.011, { speedKmh: 42, headingDeg: 270 }),
+        await report('bus-2', 26.021),
+      ];
+      const status = await setStatus(h, 'bus-1', 'maintenance');
+      moves.push(await report('bus-1', 26.012));
+      // bus-3 enters the view with its registration: whole, never a move.
+      const entered = await registerVehicle(h, 'bus-3', 26.03, 44.03);
+      await until(() => view.position === entered, 15_000, 'all delivered');
+      const delivered = c.changes.flatMap((m) => m.changes);
+      const opAt = new Map(delivered.map((d) => [BigInt(d.position), d.op]));
+      for (const p of moves) assert.is(opAt.get(p), 'move', `report at ${p}`);
+      assert.is(opAt.get(status), 'patch');
+      assert.is(opAt.get(entered), 'upsert');
+      assert.equal(view.gaps, []);
+      assert.equal(view.duplicates, []);
+      assert.equal(view.features, twinView(h, ['mobility'], area));
+    } finally {
+      c.close();
+    }
+  },
+);
+
+live.run();
