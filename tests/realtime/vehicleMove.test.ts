@@ -151,6 +151,10 @@ form('what a report alone cannot say stays a patch or an upsert', () => {
     geometry: { type: 'Point', coordinates: [26.02, 44.05, 80] },
   };
   assert.is(liveChangeOf(queued(high, held)).op, 'patch');
+  // A feature with members besides type, id, geometry and properties.
+  const bbox: TwinFeature['bbox'] = [26, 44, 26.1, 44.1];
+  const boxed = (f: TwinFeature): TwinFeature => ({ ...f, bbox });
+  assert.is(liveChangeOf(queued(boxed(bus(26.02, 2)), boxed(held))).op, 'patch');
   // Another layer, and an entity the console does not hold yet.
   assert.is(liveChangeOf(queued(bus(26.02, 2), held, 'grid')).op, 'patch');
   assert.is(liveChangeOf(queued(bus(26.02, 2), undefined)).op, 'upsert');
