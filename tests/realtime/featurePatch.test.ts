@@ -1,12 +1,12 @@
 import * as parser from 'socket.io-parser';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createClientView } from '../../src/realtime/clientView.js';
 import type { ChangesMessage } from '../../src/realtime/contract.js';
 import { applyPatch, patchOf } from '../../src/realtime/featurePatch.js';
 import { createOutbox, type OutboxChange } from '../../src/realtime/outbox.js';
 import { liveParser } from '../../src/realtime/wireParser.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
+import { viewHolding } from '../support/heldView.js';
 
 /** A bus as the twin shows it, at `lon`, last reported at second `t`, with `status`. */
 const bus = (lon: number, t: number, status = 'in-service'): TwinFeature => ({
@@ -84,15 +84,7 @@ patches(
         properties: { lastPositionAt: '2026-03-03T08:00:03.000Z', speedKmh: 30 },
       },
     ]);
-    const view = createClientView();
-    view.applySnapshot({
-      subscriptionId: 's',
-      position: '10',
-      reason: 'initial',
-      chunk: 0,
-      chunks: 1,
-      features: [{ layer: 'mobility', feature: held }],
-    });
+    const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);
     view.applyChanges(m);
     assert.equal(view.features.get('mobility:a'), last);
   },
@@ -115,15 +107,7 @@ patches('a status change between two reports seals the first: each patch applies
     m.changes.map((c) => `${c.op}@${c.position}`),
     ['patch@11', 'patch@12', 'patch@13'],
   );
-  const view = createClientView();
-  view.applySnapshot({
-    subscriptionId: 's',
-    position: '10',
-    reason: 'initial',
-    chunk: 0,
-    chunks: 1,
-    features: [{ layer: 'mobility', feature: held }],
-  });
+  const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);
   view.applyChanges(m);
   assert.equal(view.features.get('mobility:a'), movedAgain);
   assert.equal(view.gaps, []);

@@ -16,6 +16,7 @@ import { createGeofenceRegistry } from '../../src/realtime/geofenceRegistry.js';
 import type { TwinChangeBatch } from '../../src/twin/changes.js';
 import { createCityTwin } from '../../src/twin/cityTwin.js';
 import { createTwinRegistry } from '../../src/twin/registry.js';
+import { viewHolding } from '../support/heldView.js';
 import { box } from '../support/twinFixtures.js';
 import {
   appendTo,
@@ -273,16 +274,8 @@ resume(
       const missed = [await setStatus(h, 'v1', 'maintenance'), await setStatus(h, 'v1', 'in-service')];
       const live = await setStatus(h, 'v1', 'offline');
       await feed(missed[0]!);
-      const view = createClientView();
       // The view already holds v1 as of `since`, as a console that was connected would.
-      view.applySnapshot({
-        subscriptionId: 'x',
-        position: since.toString(),
-        reason: 'initial',
-        chunk: 0,
-        chunks: 1,
-        features: held,
-      });
+      const view = viewHolding(since, held, 'x');
       const changes: ChangesMessage[] = [];
       socket.on('changes', (m, ack) => {
         changes.push(m);

@@ -1,12 +1,12 @@
 import * as parser from 'socket.io-parser';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createClientView } from '../../src/realtime/clientView.js';
 import type { ChangesMessage, LiveChange } from '../../src/realtime/contract.js';
 import { createOutbox, liveChangeOf, type OutboxChange } from '../../src/realtime/outbox.js';
 import { applyMove } from '../../src/realtime/vehicleMove.js';
 import { liveParser } from '../../src/realtime/wireParser.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
+import { viewHolding } from '../support/heldView.js';
 import {
   CITY,
   type Harness,
@@ -98,15 +98,7 @@ form(
       },
     });
     assert.ok(text.length < patchText.length, 'a move says less than the patch');
-    const view = createClientView();
-    view.applySnapshot({
-      subscriptionId: 's',
-      position: '10',
-      reason: 'initial',
-      chunk: 0,
-      chunks: 1,
-      features: [{ layer: 'mobility', feature: held }],
-    });
+    const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);
     view.applyChanges(message);
     assert.equal(view.features.get('mobility:b1'), moved);
     assert.equal(view.gaps, []);
@@ -171,29 +163,13 @@ form('coalesced reports leave as one move against what the console held', () => 
   assert.equal(m.changes, [
     { op: 'move', id: 'b1', position: '12', x: 26.03, y: 44.05, at: last.properties.updatedAt },
   ]);
-  const view = createClientView();
-  view.applySnapshot({
-    subscriptionId: 's',
-    position: '10',
-    reason: 'initial',
-    chunk: 0,
-    chunks: 1,
-    features: [{ layer: 'mobility', feature: held }],
-  });
+  const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);
   view.applyChanges(overTheWire(m.changes).message);
   assert.equal(view.features.get('mobility:b1'), last);
 });
 
 form('a move of a vehicle the view does not hold counts as a gap', () => {
-  const view = createClientView();
-  view.applySnapshot({
-    subscriptionId: 's',
-    position: '10',
-    reason: 'initial',
-    chunk: 0,
-    chunks: 1,
-    features: [],
-  });
+  const view = viewHolding('10', []);
   view.applyChanges({
     subscriptionId: 's',
     after: '10',
