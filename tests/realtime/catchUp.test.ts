@@ -16,13 +16,12 @@ import { attachLiveGateway, liveTwinSourceOf } from '../../src/realtime/gateway.
 import { createGeofenceRegistry } from '../../src/realtime/geofenceRegistry.js';
 import { createCityTwin } from '../../src/twin/cityTwin.js';
 import { createProjectionRunner } from '../../src/twin/projectionRunner.js';
-import { box } from '../support/twinFixtures.js';
 import {
   appendTo,
   CITY,
-  CITY_BOX,
   type Harness,
   moveVehicle,
+  registerCity,
   registerVehicle,
   TOKENS,
   until,
@@ -65,14 +64,7 @@ catchUp(
   async () => {
     const memory = createMemoryEventStore();
     const h = { store: memory, append: appendTo(memory) } as unknown as Harness;
-    await h.append(`city-${CITY}`, 'CityRegistered', {
-      name: 'Testville',
-      country: 'RO',
-      timezone: 'Europe/Bucharest',
-      boundary: box(...CITY_BOX),
-      population: 1_000,
-      districts: [],
-    });
+    await registerCity(h.append);
     await registerVehicle(h, 'v1', 26.01, 44.01);
     const historyEnd = await moveVehicle(h, 'v1', 26.02, 44.02);
 

@@ -1,12 +1,10 @@
-import * as parser from 'socket.io-parser';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ChangesMessage } from '../../src/realtime/contract.js';
 import { applyPatch, patchOf } from '../../src/realtime/featurePatch.js';
 import { createOutbox, type OutboxChange } from '../../src/realtime/outbox.js';
-import { liveParser } from '../../src/realtime/wireParser.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
 import { viewHolding } from '../support/heldView.js';
+import { overTheWire } from '../support/liveWire.js';
 
 /** A bus as the twin shows it, at `lon`, last reported at second `t`, with `status`. */
 const bus = (lon: number, t: number, status = 'in-service'): TwinFeature => ({
@@ -25,22 +23,6 @@ const bus = (lon: number, t: number, status = 'in-service'): TwinFeature => ({
 
 const change = (position: bigint, feature: TwinFeature, base: TwinFeature | undefined, coalescable = true) =>
   ({ op: 'upsert', layer: 'mobility', id: 'a', position, feature, base, coalescable }) satisfies OutboxChange;
-
-/** A drained message as a console decodes it off the wire. */
-function overTheWire(message: ChangesMessage): ChangesMessage {
-  const [text] = new liveParser.Encoder().encode({
-    type: parser.PacketType.EVENT,
-    nsp: '/live',
-    data: ['changes', message],
-  } as never) as string[];
-  const decoder = new parser.Decoder();
-  let decoded: unknown;
-  decoder.on('decoded', (packet: { data?: unknown[] }) => {
-    decoded = packet.data?.[1];
-  });
-  decoder.add(text!);
-  return decoded as ChangesMessage;
-}
 
 const patches = suite('patches of features a console holds');
 
@@ -73,7 +55,7 @@ patches(
     const last = { ...bus(26.03, 3), properties: { ...bus(26.03, 3).properties, speedKmh: 30 } };
     box.push(change(11n, mid, held));
     box.push(change(12n, last, mid));
-    const m = overTheWire(box.drain('s', 100)!);
+    const m = overTheWire(box.drain('s', 100)!).message;
     assert.equal(m.changes, [
       {
         op: 'patch',
@@ -102,7 +84,7 @@ patches('a status change between two reports seals the first: each patch applies
   box.push(change(11n, moved, held));
   box.push(change(12n, stopped, moved, false));
   box.push(change(13n, movedAgain, stopped));
-  const m = overTheWire(box.drain('s', 100)!);
+  const m = overTheWire(box.drain('s', 100)!).message;
   assert.equal(
     m.changes.map((c) => `${c.op}@${c.position}`),
     ['patch@11', 'patch@12', 'patch@13'],
@@ -117,7 +99,7 @@ patches('an entity entering the view, then reporting again in the window, arrive
   const box = createOutbox(10n, 100);
   box.push(change(11n, bus(26.02, 2), undefined));
   box.push(change(12n, bus(26.03, 3), bus(26.02, 2)));
-  const m = overTheWire(box.drain('s', 100)!);
+  const m = overTheWire(box.drain('s', 100)!).message;
   assert.equal(m.changes, [
     { op: 'upsert', layer: 'mobility', id: 'a', position: '12', feature: bus(26.03, 3) },
   ]);

@@ -84,6 +84,18 @@ export function appendTo(store: EventStore) {
   };
 }
 
+/** Registers the test city (its boundary is CITY_BOX). */
+export function registerCity(append: Harness['append']) {
+  return append(`city-${CITY}`, 'CityRegistered', {
+    name: 'Testville',
+    country: 'RO',
+    timezone: 'Europe/Bucharest',
+    boundary: box(...CITY_BOX),
+    population: 1_000,
+    districts: [],
+  });
+}
+
 export async function startHarness(
   options: Partial<LiveOptions> = {},
   extra: { scenarios?: boolean } = {},
@@ -108,14 +120,7 @@ export async function startHarness(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const append = appendTo(store);
-  await append(`city-${CITY}`, 'CityRegistered', {
-    name: 'Testville',
-    country: 'RO',
-    timezone: 'Europe/Bucharest',
-    boundary: box(...CITY_BOX),
-    population: 1_000,
-    districts: [],
-  });
+  await registerCity(append);
   return {
     store,
     runner,

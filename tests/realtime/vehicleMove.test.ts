@@ -1,12 +1,11 @@
-import * as parser from 'socket.io-parser';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { ChangesMessage, LiveChange } from '../../src/realtime/contract.js';
+import type { LiveChange } from '../../src/realtime/contract.js';
 import { createOutbox, liveChangeOf, type OutboxChange } from '../../src/realtime/outbox.js';
 import { applyMove } from '../../src/realtime/vehicleMove.js';
-import { liveParser } from '../../src/realtime/wireParser.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
 import { viewHolding } from '../support/heldView.js';
+import { overTheWire } from '../support/liveWire.js';
 import {
   CITY,
   type Harness,
@@ -48,21 +47,8 @@ const queued = (
   ({ op: 'upsert', layer, id: 'b1', position: 12n, feature, base, coalescable: true }) satisfies OutboxChange;
 
 /** A message's change list as a console decodes it off the wire. */
-function overTheWire(changes: LiveChange[]): { message: ChangesMessage; text: string } {
-  const message: ChangesMessage = { subscriptionId: 's', after: '10', position: '12', changes };
-  const [text] = new liveParser.Encoder().encode({
-    type: parser.PacketType.EVENT,
-    nsp: '/live',
-    data: ['changes', message],
-  } as never) as string[];
-  const decoder = new parser.Decoder();
-  let decoded: unknown;
-  decoder.on('decoded', (packet: { data?: unknown[] }) => {
-    decoded = packet.data?.[1];
-  });
-  decoder.add(text!);
-  return { message: decoded as ChangesMessage, text: text! };
-}
+const changesOverTheWire = (changes: LiveChange[]) =>
+  overTheWire({ subscriptionId: 's', after: '10', position: '12', changes });
 
 const form = suite('the move form of a position report');
 
@@ -82,7 +68,7 @@ form(
       v: 31.5,
       h: 90,
     });
-    const { message, text } = overTheWire([change]);
+    const { message, text } = changesOverTheWire([change]);
     assert.equal(message.changes, [change], 'the wire form decodes to the same change');
     const patchText = JSON.stringify({
       op: 'patch',
@@ -164,7 +150,7 @@ form('coalesced reports leave as one move against what the console held', () => 
     { op: 'move', id: 'b1', position: '12', x: 26.03, y: 44.05, at: last.properties.updatedAt },
   ]);
   const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);
-  view.applyChanges(overTheWire(m.changes).message);
+  view.applyChanges(changesOverTheWire(m.changes).message);
   assert.equal(view.features.get('mobility:b1'), last);
 });
 
