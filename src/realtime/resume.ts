@@ -6,7 +6,7 @@
  */
 import { cityStream, entityStreamPrefix, parseStream } from '../domain/streams.js';
 import type { EventStore, RecordedEvent } from '../eventStore/port.js';
-import type { TwinChange, TwinChangeBatch } from '../twin/changes.js';
+import { changeBatchOf, type TwinChange, type TwinChangeBatch } from '../twin/changes.js';
 
 /** A twin that events can be applied to, returning what each changed (a `CityTwin` fits). */
 export interface ScratchTwin {
@@ -40,11 +40,6 @@ export function isCityStream(stream: string, city: string): boolean {
   const parsed = parseStream(stream);
   return parsed.kind !== 'scenario' && parsed.kind !== 'other' && parsed.city === city;
 }
-
-const occurredAtOf = (event: RecordedEvent) => {
-  const at = (event.metadata as { occurredAt?: unknown } | undefined)?.occurredAt;
-  return typeof at === 'string' ? at : event.recordedAt;
-};
 
 /**
  * Reads the city's events after `since` (exclusive) and turns them into change batches, or reports that
@@ -95,13 +90,6 @@ export async function planResume(options: {
     if (stream !== cityStream(city)) await prior(stream, revision);
   }
 
-  const batches: TwinChangeBatch[] = missed.map((event) => ({
-    city,
-    position: event.position,
-    eventId: event.id,
-    eventType: event.type,
-    occurredAt: occurredAtOf(event),
-    changes: twin.apply(event),
-  }));
+  const batches = missed.map((event) => changeBatchOf(city, event, twin.apply(event)));
   return { kind: 'replay', batches, through: missed.at(-1)?.position ?? since };
 }

@@ -17,7 +17,13 @@ import { applyTargetOf } from '../scenarios/overlay.js';
 import type { ScenarioInfo } from '../scenarios/registry.js';
 import type { ScenarioService } from '../scenarios/service.js';
 import { cityOfStream, cityStreamPrefixes } from '../timeTravel/cityEvents.js';
-import type { LayerName, TwinChange, TwinChangeBatch, TwinFeature } from '../twin/changes.js';
+import {
+  changeBatchOf,
+  type LayerName,
+  type TwinChange,
+  type TwinChangeBatch,
+  type TwinFeature,
+} from '../twin/changes.js';
 import type { CityTwin } from '../twin/cityTwin.js';
 import type { ResumePlan } from './resume.js';
 
@@ -71,20 +77,6 @@ export function scenarioViewOf(info: ScenarioInfo): ScenarioView {
   };
 }
 
-const occurredAtOf = (event: RecordedEvent) => {
-  const at = (event.metadata as { occurredAt?: unknown } | undefined)?.occurredAt;
-  return typeof at === 'string' ? at : event.recordedAt;
-};
-
-const batchOf = (key: string, event: RecordedEvent, changes: TwinChange[]): TwinChangeBatch => ({
-  city: key,
-  position: event.position,
-  eventId: event.id,
-  eventType: event.type,
-  occurredAt: occurredAtOf(event),
-  changes,
-});
-
 /**
  * The scenario's changes after `since` read from the store: the scenario's twin as it was at `since`, then
  * every event it saw since, applied in order. A `since` before the fork (never a position a scenario
@@ -111,7 +103,7 @@ export async function planScenarioResume(options: {
     if (missed.length > maxEvents) return { kind: 'too-large', missed: missed.length };
   }
   const twin = await options.scenarios.twinAt(info.id, since);
-  const batches = missed.map((event) => batchOf(options.key, event, view.apply(twin, event)));
+  const batches = missed.map((event) => changeBatchOf(options.key, event, view.apply(twin, event)));
   return { kind: 'replay', batches, through: missed.at(-1)?.position ?? since };
 }
 
@@ -159,7 +151,7 @@ export async function openScenarioFeed(options: {
       if (!view.sees(message.event)) continue;
       const changes = view.apply(twin, message.event);
       position = message.event.position;
-      options.onBatch(batchOf(key, message.event, changes));
+      options.onBatch(changeBatchOf(key, message.event, changes));
       for (const waiter of waiters) {
         if (waiter.position <= position) {
           waiters.delete(waiter);

@@ -27,3 +27,20 @@ export interface TwinChangeBatch {
   occurredAt: string;
   changes: TwinChange[];
 }
+
+/** The batch of one applied event of `city`'s feed (a city, or a scenario's feed key). */
+export function changeBatchOf(
+  city: string,
+  event: { position: bigint; id: string; type: string; metadata?: unknown; recordedAt?: string },
+  changes: TwinChange[],
+): TwinChangeBatch {
+  const occurredAt = (event.metadata as { occurredAt?: unknown } | undefined)?.occurredAt;
+  return {
+    city,
+    position: event.position,
+    eventId: event.id,
+    eventType: event.type,
+    occurredAt: typeof occurredAt === 'string' ? occurredAt : (event.recordedAt ?? ''),
+    changes,
+  };
+}

@@ -1,5 +1,5 @@
 import { parseStream } from '../domain/streams.js';
-import type { TwinChangeBatch } from './changes.js';
+import { changeBatchOf, type TwinChangeBatch } from './changes.js';
 import {
   type ApplyTarget,
   type CityTwin,
@@ -59,16 +59,7 @@ export class TwinRegistry {
       twin.applySilently(event, target);
       return undefined;
     }
-    const changes = twin.apply(event, target);
-    const meta = event.metadata as { occurredAt?: string } | undefined;
-    return {
-      city,
-      position: event.position,
-      eventId: event.id,
-      eventType: event.type,
-      occurredAt: meta?.occurredAt ?? event.recordedAt ?? '',
-      changes,
-    };
+    return changeBatchOf(city, event, twin.apply(event, target));
   }
 
   /**
