@@ -291,9 +291,7 @@ export class ScenarioService {
       const { twin } = await this.deps.timeTravel.twinAsOf(info.city, { position: bound });
       return { twin, position: bound, ...at };
     }
-    const twin = await this.deps.timeTravel.materialize(info.city, { position: fork });
-    await this.advance(info, { twin, position: fork, busy: Promise.resolve() }, bound);
-    return { twin, position: bound, ...at };
+    return { twin: await this.twinFrom(info, bound), position: bound, ...at };
   }
 
   /**
@@ -308,6 +306,12 @@ export class ScenarioService {
         { field: 'position', value: position.toString(), message: `must be at or after the fork (${fork})` },
       ]);
     }
+    return this.twinFrom(info, position);
+  }
+
+  /** A private twin: the city at the scenario's fork, then what the scenario sees up to `position`. */
+  private async twinFrom(info: ScenarioInfo, position: bigint): Promise<CityTwin> {
+    const fork = BigInt(info.fork.position);
     const twin = await this.deps.timeTravel.materialize(info.city, { position: fork });
     await this.advance(info, { twin, position: fork, busy: Promise.resolve() }, position);
     return twin;
