@@ -2,9 +2,11 @@
  * What a console holds for one subscription, rebuilt from the messages it receives, with the protocol's
  * continuity checks: each `changes` message must start where the previous one ended (no gap) and carry
  * positions in order, never at or below what was already applied (no duplicate). A `patch` is merged into the
- * feature held (`applyPatch`), a `move` sets the vehicle's point and report fields (`applyMove`); either naming
- * a feature the view does not hold is counted as a gap, since the server only patches what the client was sent.
- * Used by tests and the benchmark, and a reference for client authors.
+ * feature held (`applyPatch`), each move of a `moves` block sets the vehicle's point and report fields
+ * (`applyMove`); either naming a feature the view does not hold is counted as a gap, since the server only
+ * patches what the client was sent. The view owns the features of the messages it is given: moves update
+ * them in place (messages decoded off the wire are the console's own; a caller that keeps a feature it passed
+ * in must pass a copy). Used by tests and the benchmark, and a reference for client authors.
  */
 import type { TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, SnapshotMessage } from './contract.js';
@@ -24,6 +26,12 @@ export interface ClientView {
   readonly complete: boolean;
   applySnapshot(message: SnapshotMessage): void;
   applyChanges(message: ChangesMessage): void;
+}
+
+/** Orders two global positions given as canonical decimal strings (no leading zeros). */
+function comparePositions(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A fresh view; `since` when resuming a view that already holds state. */
@@ -65,18 +73,29 @@ export function createClientView(): ClientView {
       if (position !== undefined && after !== position) {
         (after > position ? gaps : duplicates).push(`message after ${after} while at ${position}`);
       }
-      let last = after;
+      // Positions are compared as decimal strings: no BigInt per change on the console's hot path.
+      let last = m.after;
+      const end = m.position;
+      const inOrder = (p: string) => {
+        if (comparePositions(p, last) < 0 || comparePositions(p, end) > 0) {
+          duplicates.push(`change at ${p} outside (${m.after}, ${end}] or out of order`);
+        }
+        if (comparePositions(p, last) > 0) last = p;
+      };
       for (const change of m.changes) {
-        const p = BigInt(change.position);
-        if (p < last || p > to) duplicates.push(`change at ${p} outside (${after}, ${to}] or out of order`);
-        if (p > last) last = p;
-        if (change.op === 'move') {
-          const key = `mobility:${change.id}`;
-          const held = features.get(key);
-          if (held) features.set(key, applyMove(held, change));
-          else gaps.push(`move at ${p} of ${key}, which the view does not hold`);
+        if (change.op === 'moves') {
+          for (let i = 0; i < change.id.length; i++) {
+            const p = change.position[i]!;
+            inOrder(p);
+            const key = `mobility:${change.id[i]}`;
+            const held = features.get(key);
+            if (held) applyMove(held, change, i);
+            else gaps.push(`move at ${p} of ${key}, which the view does not hold`);
+          }
           continue;
         }
+        const p = change.position;
+        inOrder(p);
         const key = `${change.layer}:${change.id}`;
         if (change.op === 'upsert') features.set(key, change.feature);
         else if (change.op === 'patch') {

@@ -65,29 +65,33 @@ export type UnsubscribeAck = { ok: true } | LiveProblem;
 export type UpdateAreaAck = { ok: true; position: string } | LiveProblem;
 
 /**
- * A vehicle of the `mobility` layer the client already holds moved, and nothing else changed but what its
- * position report sets: the feature's geometry becomes `{type: 'Point', coordinates: [x, y]}`, its
- * `lastPositionAt` and `updatedAt` both become `at`, `speedKmh` becomes `v` and `headingDeg` becomes `h`
- * (null when absent); every other property stays as held. Applying it gives exactly the twin's feature.
+ * Vehicles of the `mobility` layer the client already holds moved, and nothing else changed but what their
+ * position reports set, in columns (the i-th move is the i-th entry of every array). For move i, the held
+ * feature `mobility:id[i]` gets the geometry `{type: 'Point', coordinates: [x[i], y[i]]}`, its
+ * `lastPositionAt` and `updatedAt` both become `at[i]`, `speedKmh` becomes `v[i]` and `headingDeg` becomes
+ * `h[i]` (null when the report had none); every other property stays as held. Applying it gives exactly the
+ * twin's feature. Moves that follow each other in a change list go as one block, in position order; columns
+ * rather than one object per move because a console parses a few arrays of numbers and short strings much
+ * faster than as many small objects (about a third of the time, and two thirds of the bytes).
  */
-export interface LiveMove {
-  op: 'move';
-  /** Never sent: a move is always of the `mobility` layer (so code reading `change.layer` sees undefined). */
+export interface LiveMoves {
+  op: 'moves';
+  /** Never sent: moves are always of the `mobility` layer (so code reading `change.layer` sees undefined). */
   layer?: never;
-  id: string;
-  position: string;
-  x: number;
-  y: number;
-  at: string;
-  v?: number;
-  h?: number;
+  id: string[];
+  position: string[];
+  x: number[];
+  y: number[];
+  at: string[];
+  v: Array<number | null>;
+  h: Array<number | null>;
 }
 
 /**
  * One change as delivered: the feature after it (upsert), its removal from the client's view, (patch) what
  * changed in a feature the client already holds for this subscription: `geometry` when it moved, and the
  * `properties` whose values changed, to be merged into the held feature's properties (the feature is then
- * exactly the twin's), or (move, `LiveMove`) the compact patch of a vehicle's position report. A position
+ * exactly the twin's), or (moves, `LiveMoves`) the compact patches of vehicles' position reports. A position
  * report of a vehicle already in view is a move; one that also changes another property is a patch; an
  * entity entering the view always arrives whole (upsert), so neither names an entity the client lacks.
  */
@@ -101,7 +105,7 @@ export type LiveChange =
       geometry?: Geometry;
       properties?: Record<string, unknown>;
     }
-  | LiveMove
+  | LiveMoves
   | { op: 'remove'; layer: LayerName; id: string; position: string };
 
 /**

@@ -50,7 +50,7 @@ import {
 } from './contract.js';
 import type { GeofenceRegistry } from './geofenceRegistry.js';
 import { createGeofenceTracker, type GeofenceTracker } from './geofenceTracker.js';
-import { createOutbox, liveChangeOf, type Outbox, type OutboxChange } from './outbox.js';
+import { createOutbox, liveChangesOf, type Outbox, type OutboxChange } from './outbox.js';
 import { planResume, type ResumePlan, type ScratchTwin } from './resume.js';
 import {
   isScenarioFeedKey,
@@ -495,7 +495,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         after: taken.after,
         through: taken.through,
         items: taken.changes,
-        changes: taken.changes.map(liveChangeOf),
+        changes: liveChangesOf(taken.changes),
         afterText: taken.after.toString(),
         throughText: taken.through.toString(),
         body: undefined,

@@ -9,7 +9,7 @@
 import type { LayerName, TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, LiveChange } from './contract.js';
 import { patchOf } from './featurePatch.js';
-import { moveOf } from './vehicleMove.js';
+import { moveOf, pushMove } from './vehicleMove.js';
 
 export interface OutboxChange {
   op: 'upsert' | 'remove';
@@ -46,19 +46,29 @@ export interface Outbox {
 }
 
 /**
- * A queued change as it goes on the wire (positions as decimal strings): when the console holds a base, a
- * move if the change is exactly a vehicle's position report, else a patch; the whole feature otherwise.
+ * Queued changes as they go on the wire (positions as decimal strings), in order: a change of a feature the
+ * console holds (a base) goes as a move if it is exactly a vehicle's position report (moves that follow each
+ * other share one `moves` block), else as a patch; the whole feature otherwise.
  */
-export function liveChangeOf(change: OutboxChange): LiveChange {
-  const position = change.position.toString();
-  if (change.op === 'remove') return { op: 'remove', layer: change.layer, id: change.id, position };
-  const feature = change.feature!;
-  const patch = change.base ? patchOf(change.base, feature) : undefined;
-  if (!patch) return { op: 'upsert', layer: change.layer, id: change.id, position, feature };
-  const move = change.layer === 'mobility' ? moveOf(patch, feature) : undefined;
-  return move
-    ? { op: 'move', id: change.id, position, ...move }
-    : { op: 'patch', layer: change.layer, id: change.id, position, ...patch };
+export function liveChangesOf(changes: readonly OutboxChange[]): LiveChange[] {
+  const out: LiveChange[] = [];
+  for (const change of changes) {
+    const position = change.position.toString();
+    if (change.op === 'remove') {
+      out.push({ op: 'remove', layer: change.layer, id: change.id, position });
+      continue;
+    }
+    const feature = change.feature!;
+    const patch = change.base ? patchOf(change.base, feature) : undefined;
+    if (!patch) {
+      out.push({ op: 'upsert', layer: change.layer, id: change.id, position, feature });
+      continue;
+    }
+    const move = change.layer === 'mobility' ? moveOf(patch, feature) : undefined;
+    if (move) pushMove(out, change.id, position, move);
+    else out.push({ op: 'patch', layer: change.layer, id: change.id, position, ...patch });
+  }
+  return out;
 }
 
 /** Creates an outbox starting at `position` (a snapshot's or a resume's `since`). */
@@ -149,7 +159,7 @@ export function createOutbox(position: bigint, maxBuffer: number): Outbox {
         subscriptionId,
         after: taken.after.toString(),
         position: taken.through.toString(),
-        changes: taken.changes.map(liveChangeOf),
+        changes: liveChangesOf(taken.changes),
       };
     },
     pending() {

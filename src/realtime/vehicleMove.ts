@@ -2,13 +2,14 @@
  * The compact form of the most frequent change on the wire: a vehicle of the mobility layer, already held by
  * the console, moved to a new point with one position report. All that changes in its feature is the point,
  * `lastPositionAt` and `updatedAt` (both the report's time), and `speedKmh` / `headingDeg` (the report's, or
- * null when it has none), so the change is sent as `{op: 'move', id, position, x, y, at, v?, h?}` instead of a
- * patch that repeats the layer, the geometry's type and the property names. The server sends a move only when
- * applying it to what the console holds gives exactly the twin's feature; anything else stays a patch.
+ * null when it has none), so the change is sent as one entry of a `moves` block (`LiveMoves`: columns id,
+ * position, x, y, at, v, h) instead of a patch that repeats the layer, the geometry's type and the property
+ * names. The server sends a move only when applying it to what the console holds gives exactly the twin's
+ * feature; anything else stays a patch.
  */
 import type { Point } from 'geojson';
 import type { TwinFeature } from '../twin/changes.js';
-import type { LiveMove } from './contract.js';
+import type { LiveChange, LiveMoves } from './contract.js';
 import type { FeaturePatch } from './featurePatch.js';
 
 /** The properties a position report sets; a move sets all four. */
@@ -17,7 +18,13 @@ const MOVED = new Set<string>(MOVE_PROPERTIES);
 const FEATURE_MEMBERS = new Set(['type', 'id', 'geometry', 'properties']);
 
 /** What a move carries besides its id and position. */
-export type MoveFields = Omit<LiveMove, 'op' | 'id' | 'position'>;
+export interface MoveFields {
+  x: number;
+  y: number;
+  at: string;
+  v: number | null;
+  h: number | null;
+}
 
 /**
  * The move that says `patch` (the patch turning the held feature into `feature`, from `patchOf`), or
@@ -40,22 +47,46 @@ export function moveOf(patch: FeaturePatch, feature: TwinFeature): MoveFields | 
   const h = to.headingDeg;
   if (!('speedKmh' in to) || !('headingDeg' in to)) return undefined;
   if ((v !== null && typeof v !== 'number') || (h !== null && typeof h !== 'number')) return undefined;
-  const move: MoveFields = { x: coordinates[0]!, y: coordinates[1]!, at };
-  if (v !== null) move.v = v;
-  if (h !== null) move.h = h;
-  return move;
+  return { x: coordinates[0]!, y: coordinates[1]!, at, v, h };
 }
 
 /**
- * The feature a console holds after a move (a new object; `held` is not changed). Built member by member
- * rather than by spreading: the copy of ~20 properties per update is a console's main cost after parsing.
+ * Appends a move to a change list: to the `moves` block the list ends with, or as a new block, so that moves
+ * following each other share one block and the list stays in position order.
  */
-export function applyMove(held: TwinFeature, move: MoveFields): TwinFeature {
-  const geometry: Point = { type: 'Point', coordinates: [move.x, move.y] };
-  const properties: Record<string, unknown> = Object.assign({}, held.properties);
-  properties.lastPositionAt = move.at;
-  properties.updatedAt = move.at;
-  properties.speedKmh = move.v ?? null;
-  properties.headingDeg = move.h ?? null;
-  return { type: 'Feature', id: held.id, geometry, properties };
+export function pushMove(changes: LiveChange[], id: string, position: string, move: MoveFields): void {
+  const last = changes[changes.length - 1];
+  let block: LiveMoves;
+  if (last?.op === 'moves') block = last;
+  else {
+    block = { op: 'moves', id: [], position: [], x: [], y: [], at: [], v: [], h: [] };
+    changes.push(block);
+  }
+  block.id.push(id);
+  block.position.push(position);
+  block.x.push(move.x);
+  block.y.push(move.y);
+  block.at.push(move.at);
+  block.v.push(move.v);
+  block.h.push(move.h);
+}
+
+/**
+ * Applies move `i` of a block to the feature a console holds, in place: a console owns the features it
+ * decoded, and a copy of ~20 properties per update (and the garbage it leaves) would be most of its work.
+ */
+export function applyMove(held: TwinFeature, moves: LiveMoves, i: number): void {
+  const x = moves.x[i]!;
+  const y = moves.y[i]!;
+  const geometry = held.geometry;
+  if (geometry?.type === 'Point' && geometry.coordinates.length === 2) {
+    geometry.coordinates[0] = x;
+    geometry.coordinates[1] = y;
+  } else held.geometry = { type: 'Point', coordinates: [x, y] } satisfies Point;
+  const properties = held.properties;
+  const at = moves.at[i]!;
+  properties.lastPositionAt = at;
+  properties.updatedAt = at;
+  properties.speedKmh = moves.v[i] ?? null;
+  properties.headingDeg = moves.h[i] ?? null;
 }

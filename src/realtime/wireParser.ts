@@ -26,11 +26,9 @@ export function changesListJson(changes: readonly LiveChange[]): string {
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;
     if (i > 0) out += ',';
-    if (c.op === 'move') {
-      // Numbers print as JSON.stringify prints them (coordinates and speeds are finite).
-      out += `{"op":"move","id":${JSON.stringify(c.id)},"position":"${c.position}","x":${c.x},"y":${c.y},"at":${JSON.stringify(c.at)}`;
-      if (c.v !== undefined) out += `,"v":${c.v}`;
-      out += c.h !== undefined ? `,"h":${c.h}}` : '}';
+    if (c.op === 'moves') {
+      // Arrays of numbers, nulls and plain strings: JSON.stringify is exact and fast on them.
+      out += JSON.stringify(c);
       continue;
     }
     out += `{"op":"${c.op}","layer":"${c.layer}","id":${JSON.stringify(c.id)},"position":"${c.position}"`;

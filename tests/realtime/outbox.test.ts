@@ -5,6 +5,7 @@ import type { ChangesMessage, SnapshotMessage } from '../../src/realtime/contrac
 import { createOutbox } from '../../src/realtime/outbox.js';
 import { liveParser } from '../../src/realtime/wireParser.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
+import { flatChanges } from '../support/flatChanges.js';
 
 const feature = (id: string, lon: number): TwinFeature => ({
   type: 'Feature',
@@ -45,7 +46,7 @@ outbox('coalesces an entity to its latest report, moved behind what came in betw
   assert.is(m.after, '10');
   assert.is(m.position, '13');
   assert.equal(
-    m.changes.map((c) => `${c.id}@${c.position}`),
+    flatChanges(m.changes).map((c) => `${c.id}@${c.position}`),
     ['b@12', 'a@13'],
   );
 });

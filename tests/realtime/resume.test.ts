@@ -16,6 +16,7 @@ import { createGeofenceRegistry } from '../../src/realtime/geofenceRegistry.js';
 import type { TwinChangeBatch } from '../../src/twin/changes.js';
 import { createCityTwin } from '../../src/twin/cityTwin.js';
 import { createTwinRegistry } from '../../src/twin/registry.js';
+import { flatChanges } from '../support/flatChanges.js';
 import { viewHolding } from '../support/heldView.js';
 import { box } from '../support/twinFixtures.js';
 import {
@@ -63,8 +64,8 @@ resume(
         ack();
       });
       s.on('changes', (m, ack) => {
-        for (const c of m.changes) {
-          const key = `${c.position}:${c.layer}:${c.id}`;
+        for (const c of flatChanges(m.changes)) {
+          const key = `${c.position}:${c.op === 'move' ? 'mobility' : c.layer}:${c.id}`;
           if (seen.has(key)) repeated.push(key);
           seen.add(key);
         }
@@ -187,10 +188,14 @@ resume('a gap within the bound replays exactly the missed changes from the store
       await until(() => again.view(resumed.subscriptionId).position === c);
       assert.is(again.snapshots.length, 0);
       assert.is(again.changes[0]?.after, since.toString());
-      const got = again.changes.flatMap((m) => m.changes.map((ch) => `${ch.position} ${ch.op} ${ch.id}`));
+      const got = again.changes.flatMap((m) =>
+        flatChanges(m.changes).map((ch) => `${ch.position} ${ch.op} ${ch.id}`),
+      );
       // The console held both vehicles: each change is a patch of what it holds (a move for a report).
       assert.equal(got, [`${a} move v1`, `${b} patch v2`, `${c} move v2`]);
-      const v2 = again.changes.flatMap((m) => m.changes).find((ch) => ch.position === b.toString());
+      const v2 = flatChanges(again.changes.flatMap((m) => m.changes)).find(
+        (ch) => ch.position === b.toString(),
+      );
       assert.is(v2?.op === 'patch' && v2.properties?.status, 'maintenance');
       // What the first console held, carried on with what the second one received, is the twin's state.
       const carried = first.view(ack.subscriptionId);

@@ -1,9 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { LiveChange } from '../../src/realtime/contract.js';
-import { createOutbox, liveChangeOf, type OutboxChange } from '../../src/realtime/outbox.js';
+import type { LiveChange, LiveMoves } from '../../src/realtime/contract.js';
+import { createOutbox, liveChangesOf, type OutboxChange } from '../../src/realtime/outbox.js';
 import { applyMove } from '../../src/realtime/vehicleMove.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
+import { flatChanges } from '../support/flatChanges.js';
 import { viewHolding } from '../support/heldView.js';
 import { overTheWire } from '../support/liveWire.js';
 import {
@@ -52,24 +53,27 @@ const changesOverTheWire = (changes: LiveChange[]) =>
 
 const form = suite('the move form of a position report');
 
+/** The `moves` block of one move. */
+const oneMove = (at: string, x: number, v: number | null, h: number | null): LiveMoves => ({
+  op: 'moves',
+  id: ['b1'],
+  position: ['12'],
+  x: [x],
+  y: [44.05],
+  at: [at],
+  v: [v],
+  h: [h],
+});
+
 form(
   'a report of a held vehicle is a move that gives exactly the new feature, smaller than its patch',
   () => {
     const held = bus(26.01, 1);
     const moved = bus(26.02, 2, { speedKmh: 31.5, headingDeg: 90 });
-    const change = liveChangeOf(queued(moved, held));
-    assert.equal(change, {
-      op: 'move',
-      id: 'b1',
-      position: '12',
-      x: 26.02,
-      y: 44.05,
-      at: moved.properties.updatedAt,
-      v: 31.5,
-      h: 90,
-    });
-    const { message, text } = changesOverTheWire([change]);
-    assert.equal(message.changes, [change], 'the wire form decodes to the same change');
+    const changes = liveChangesOf([queued(moved, held)]);
+    assert.equal(changes, [oneMove(moved.properties.updatedAt as string, 26.02, 31.5, 90)]);
+    const { message, text } = changesOverTheWire(changes);
+    assert.equal(message.changes, changes, 'the wire form decodes to the same change');
     const patchText = JSON.stringify({
       op: 'patch',
       layer: 'mobility',
@@ -84,34 +88,46 @@ form(
       },
     });
     assert.ok(text.length < patchText.length, 'a move says less than the patch');
-    const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);
+    const view = viewHolding('10', [{ layer: 'mobility', feature: bus(26.01, 1) }]);
     view.applyChanges(message);
     assert.equal(view.features.get('mobility:b1'), moved);
     assert.equal(view.gaps, []);
-    assert.equal(held, bus(26.01, 1), 'the held feature is not changed');
   },
 );
 
 form('a report without speed or heading clears them, as the twin does', () => {
   const held = bus(26.01, 1, { speedKmh: 20, headingDeg: 180 });
   const moved = bus(26.011, 2);
-  const change = liveChangeOf(queued(moved, held));
-  assert.equal(change, {
-    op: 'move',
-    id: 'b1',
-    position: '12',
-    x: 26.011,
-    y: 44.05,
-    at: moved.properties.updatedAt,
+  const changes = liveChangesOf([queued(moved, held)]);
+  assert.equal(changes, [oneMove(moved.properties.updatedAt as string, 26.011, null, null)]);
+  applyMove(held, changes[0] as LiveMoves, 0);
+  assert.equal(held, moved);
+});
+
+form('moves that follow each other share one block; anything between them starts a new one', () => {
+  const box = createOutbox(10n, 100);
+  const vehicle = (id: string, lon: number, t: number, extra: Record<string, unknown> = {}) => ({
+    ...bus(lon, t, extra),
+    id,
   });
-  assert.equal(applyMove(held, change as Extract<LiveChange, { op: 'move' }>), moved);
+  const push = (id: string, position: bigint, feature: TwinFeature, base: TwinFeature | undefined) =>
+    box.push({ op: 'upsert', layer: 'mobility', id, position, feature, base, coalescable: !!base });
+  push('b1', 11n, vehicle('b1', 26.02, 2), vehicle('b1', 26.01, 1));
+  push('b2', 12n, vehicle('b2', 26.03, 2), vehicle('b2', 26.01, 1));
+  push('b3', 13n, vehicle('b3', 26.04, 3, { status: 'maintenance' }), vehicle('b3', 26.01, 1));
+  push('b4', 14n, vehicle('b4', 26.05, 4), vehicle('b4', 26.01, 1));
+  const m = box.drain('s', 100)!;
+  assert.equal(
+    m.changes.map((c) => (c.op === 'moves' ? `moves ${c.id.join(',')} @${c.position.join(',')}` : c.op)),
+    ['moves b1,b2 @11,12', 'patch', 'moves b4 @14'],
+  );
 });
 
 form('a report that also changes another property is a patch, not a move', () => {
   const held = bus(26.01, 1);
-  const change = liveChangeOf(queued(bus(26.02, 2, { district: 'sector-2' }), held));
-  assert.is(change.op, 'patch');
-  assert.equal(change.op === 'patch' && change.properties, {
+  const [change] = liveChangesOf([queued(bus(26.02, 2, { district: 'sector-2' }), held)]);
+  assert.is(change?.op, 'patch');
+  assert.equal(change?.op === 'patch' && change.properties, {
     district: 'sector-2',
     lastPositionAt: '2026-03-03T08:00:02.000Z',
     updatedAt: '2026-03-03T08:00:02.000Z',
@@ -119,23 +135,24 @@ form('a report that also changes another property is a patch, not a move', () =>
 });
 
 form('what a report alone cannot say stays a patch or an upsert', () => {
+  const opOf = (change: OutboxChange) => liveChangesOf([change])[0]?.op;
   const held = bus(26.01, 1);
   // Updated later than the last position (a status change's time): not what one report sets.
   const touched = bus(26.01, 1, { updatedAt: '2026-03-03T08:00:05.000Z' });
-  assert.is(liveChangeOf(queued(touched, held)).op, 'patch');
+  assert.is(opOf(queued(touched, held)), 'patch');
   // A point with an altitude, or a geometry that is not a point.
   const high: TwinFeature = {
     ...bus(26.02, 2),
     geometry: { type: 'Point', coordinates: [26.02, 44.05, 80] },
   };
-  assert.is(liveChangeOf(queued(high, held)).op, 'patch');
+  assert.is(opOf(queued(high, held)), 'patch');
   // A feature with members besides type, id, geometry and properties.
   const bbox: TwinFeature['bbox'] = [26, 44, 26.1, 44.1];
   const boxed = (f: TwinFeature): TwinFeature => ({ ...f, bbox });
-  assert.is(liveChangeOf(queued(boxed(bus(26.02, 2)), boxed(held))).op, 'patch');
+  assert.is(opOf(queued(boxed(bus(26.02, 2)), boxed(held))), 'patch');
   // Another layer, and an entity the console does not hold yet.
-  assert.is(liveChangeOf(queued(bus(26.02, 2), held, 'grid')).op, 'patch');
-  assert.is(liveChangeOf(queued(bus(26.02, 2), undefined)).op, 'upsert');
+  assert.is(opOf(queued(bus(26.02, 2), held, 'grid')), 'patch');
+  assert.is(opOf(queued(bus(26.02, 2), undefined)), 'upsert');
 });
 
 form('coalesced reports leave as one move against what the console held', () => {
@@ -146,10 +163,8 @@ form('coalesced reports leave as one move against what the console held', () => 
   box.push({ ...queued(mid, held), position: 11n });
   box.push({ ...queued(last, mid), position: 12n });
   const m = box.drain('s', 100)!;
-  assert.equal(m.changes, [
-    { op: 'move', id: 'b1', position: '12', x: 26.03, y: 44.05, at: last.properties.updatedAt },
-  ]);
-  const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);
+  assert.equal(m.changes, [oneMove(last.properties.updatedAt as string, 26.03, null, null)]);
+  const view = viewHolding('10', [{ layer: 'mobility', feature: bus(26.01, 1) }]);
   view.applyChanges(changesOverTheWire(m.changes).message);
   assert.equal(view.features.get('mobility:b1'), last);
 });
@@ -160,9 +175,32 @@ form('a move of a vehicle the view does not hold counts as a gap', () => {
     subscriptionId: 's',
     after: '10',
     position: '12',
-    changes: [{ op: 'move', id: 'b1', position: '12', x: 26, y: 44, at: '2026-03-03T08:00:02.000Z' }],
+    changes: [oneMove('2026-03-03T08:00:02.000Z', 26, null, null)],
   });
   assert.is(view.gaps.length, 1);
+});
+
+form('a move out of position order counts as a duplicate', () => {
+  const view = viewHolding('10', [{ layer: 'mobility', feature: bus(26.01, 1) }]);
+  const moves = oneMove('2026-03-03T08:00:02.000Z', 26.02, null, null);
+  view.applyChanges({
+    subscriptionId: 's',
+    after: '10',
+    position: '100',
+    changes: [
+      {
+        ...moves,
+        id: ['b1', 'b1'],
+        position: ['99', '12'],
+        x: [26.02, 26.03],
+        y: [44, 44],
+        at: [...moves.at, ...moves.at],
+        v: [null, null],
+        h: [null, null],
+      },
+    ],
+  });
+  assert.is(view.duplicates.length, 1);
 });
 
 form.run();
@@ -203,7 +241,7 @@ live(
       // bus-3 enters the view with its registration: whole, never a move.
       const entered = await registerVehicle(h, 'bus-3', 26.03, 44.03);
       await until(() => view.position === entered, 15_000, 'all delivered');
-      const delivered = c.changes.flatMap((m) => m.changes);
+      const delivered = flatChanges(c.changes.flatMap((m) => m.changes));
       const opAt = new Map(delivered.map((d) => [BigInt(d.position), d.op]));
       for (const p of moves) assert.is(opAt.get(p), 'move', `report at ${p}`);
       assert.is(opAt.get(status), 'patch');
