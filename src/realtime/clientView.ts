@@ -8,7 +8,7 @@
  * them in place (messages decoded off the wire are the console's own; a caller that keeps a feature it passed
  * in must pass a copy). Used by tests and the benchmark, and a reference for client authors.
  */
-import type { TwinFeature } from '../twin/changes.js';
+import type { LayerName, TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, SnapshotMessage } from './contract.js';
 import { applyPatch } from './featurePatch.js';
 import { applyMove } from './vehicleMove.js';
@@ -37,6 +37,17 @@ function comparePositions(a: string, b: string): number {
 /** A fresh view; `since` when resuming a view that already holds state. */
 export function createClientView(): ClientView {
   const features = new Map<string, TwinFeature>();
+  // The mobility layer's features again, by bare id: a move looks its vehicle up with the id it was sent,
+  // without building a `mobility:<id>` key per move (about 0.3 us each on a console's hot path).
+  const vehicles = new Map<string, TwinFeature>();
+  const hold = (layer: LayerName, id: string, feature: TwinFeature) => {
+    features.set(`${layer}:${id}`, feature);
+    if (layer === 'mobility') vehicles.set(id, feature);
+  };
+  const drop = (layer: LayerName, id: string) => {
+    features.delete(`${layer}:${id}`);
+    if (layer === 'mobility') vehicles.delete(id);
+  };
   let position: bigint | undefined;
   let pendingChunks = 0;
   let snapshotPosition: bigint | undefined;
@@ -59,11 +70,12 @@ export function createClientView(): ClientView {
     applySnapshot(m) {
       if (m.chunk === 0) {
         features.clear();
+        vehicles.clear();
         snapshotPosition = BigInt(m.position);
         pendingChunks = m.chunks;
         if (m.reason === 'resync') resyncs++;
       }
-      for (const { layer, feature } of m.features) features.set(`${layer}:${feature.id}`, feature);
+      for (const { layer, feature } of m.features) hold(layer, feature.id, feature);
       pendingChunks--;
       if (pendingChunks === 0) position = snapshotPosition;
     },
@@ -87,23 +99,21 @@ export function createClientView(): ClientView {
           for (let i = 0; i < change.id.length; i++) {
             const p = change.position[i]!;
             inOrder(p);
-            const key = `mobility:${change.id[i]}`;
-            const held = features.get(key);
+            const held = vehicles.get(change.id[i]!);
             if (held) applyMove(held, change, i);
-            else gaps.push(`move at ${p} of ${key}, which the view does not hold`);
+            else gaps.push(`move at ${p} of mobility:${change.id[i]}, which the view does not hold`);
           }
           continue;
         }
         const p = change.position;
         inOrder(p);
-        const key = `${change.layer}:${change.id}`;
-        if (change.op === 'upsert') features.set(key, change.feature);
+        if (change.op === 'upsert') hold(change.layer, change.id, change.feature);
         else if (change.op === 'patch') {
-          const held = features.get(key);
+          const held = features.get(`${change.layer}:${change.id}`);
           // A patch is only ever sent for a feature the client holds: one it lacks means it missed something.
-          if (held) features.set(key, applyPatch(held, change));
-          else gaps.push(`patch at ${p} of ${key}, which the view does not hold`);
-        } else features.delete(key);
+          if (held) hold(change.layer, change.id, applyPatch(held, change));
+          else gaps.push(`patch at ${p} of ${change.layer}:${change.id}, which the view does not hold`);
+        } else drop(change.layer, change.id);
       }
       position = to;
     },
