@@ -4,7 +4,7 @@ import { parseStream, scenarioStream } from '../domain/streams.js';
 import { evolveState, initialState } from '../domain/writeState.js';
 import type { EventStore, RecordedEvent } from '../eventStore/port.js';
 import type { ApplyTarget } from '../twin/cityTwin.js';
-import type { LoadedStream, StateLoader } from '../write/stateLoader.js';
+import { type LoadedStream, rememberId, type StateLoader } from '../write/stateLoader.js';
 import { isLifecycleType } from './events.js';
 import type { ScenarioInfo } from './registry.js';
 
@@ -92,7 +92,11 @@ export function createScenarioStateLoader(
       };
       for (const event of merged) loaded.state = evolveState(loaded.state, event);
       for (const event of own) {
-        loaded.ids.set(event.id, { type: event.type, revision: event.revision, position: event.position });
+        rememberId(loaded, event.id, {
+          type: event.type,
+          revision: event.revision,
+          position: event.position,
+        });
       }
       return loaded;
     },

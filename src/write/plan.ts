@@ -20,6 +20,8 @@ export interface PlannedWrite {
   events: NewEvent<unknown, EventMetadata>[];
   /** Batch index of each event. */
   indexes: number[];
+  /** Whether each event's id was given by the client (only those are remembered for retries). */
+  idGiven: boolean[];
   /** The stream's state after these events (what the stream folds into once they are appended). */
   finalState: WriteState;
 }
@@ -112,6 +114,7 @@ export async function planParsed(
         prevHash: stream.lastHash,
         events: [],
         indexes: [],
+        idGiven: [],
         finalState: stream.state,
       };
       writes.set(item.stream, write);
@@ -126,6 +129,7 @@ export async function planParsed(
         metadata: metadataFor(item, ctx),
       });
       write.indexes.push(item.index);
+      write.idGiven.push(i === 0 && item.idGiven);
     }
   }
   for (const write of writes.values()) write.finalState = states.get(write.stream)!;

@@ -10,6 +10,15 @@ export interface StoredAt {
   position: Position;
 }
 
+/**
+ * Ids a stream keeps for recognising retries: those of its last RETRY_WINDOW events read from the store, and
+ * of the client-given ids among the events written since (a server-made id cannot be sent again by a client
+ * before it was answered). Bounded so that a writer's memory does not grow with every event it ingests: a
+ * busy vehicle writes a stream of millions of reports, and a map entry per event was ~150 bytes each for
+ * the life of the process. A retry older than the window is appended as a new event.
+ */
+export const RETRY_WINDOW = 1_000;
+
 /** A stream as the write side needs it: its folded state, where it stands, its last hash and its ids. */
 export interface LoadedStream {
   stream: string;
@@ -18,7 +27,15 @@ export interface LoadedStream {
   /** `metadata.hash` of the last event (GENESIS_HASH for a new stream): the next event chains from it. */
   lastHash: string;
   state: WriteState;
+  /** Recent ids (see RETRY_WINDOW), oldest first. */
   ids: Map<string, StoredAt>;
+}
+
+/** Records an id a retry may name, forgetting the oldest beyond RETRY_WINDOW. */
+export function rememberId(loaded: LoadedStream, id: string, at: StoredAt): void {
+  loaded.ids.delete(id);
+  loaded.ids.set(id, at);
+  if (loaded.ids.size > RETRY_WINDOW) loaded.ids.delete(loaded.ids.keys().next().value!);
 }
 
 /**
@@ -51,7 +68,7 @@ export function appendToLoaded(loaded: LoadedStream, event: RecordedEvent): void
   loaded.state = evolveState(loaded.state, event);
   loaded.revision = event.revision;
   loaded.lastHash = recordedHash(event) ?? eventHash(event);
-  loaded.ids.set(event.id, { type: event.type, revision: event.revision, position: event.position });
+  rememberId(loaded, event.id, { type: event.type, revision: event.revision, position: event.position });
 }
 
 /** Reads each stream in full from the store. */

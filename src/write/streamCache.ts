@@ -2,7 +2,13 @@ import type { StreamKindOfEvent } from '../domain/events.js';
 import { ENTITY_KINDS } from '../domain/streams.js';
 import type { EventStore, NewEvent, Position } from '../eventStore/port.js';
 import type { PlannedWrite } from './plan.js';
-import { appendToLoaded, foldStream, type LoadedStream, type StateLoader } from './stateLoader.js';
+import {
+  appendToLoaded,
+  foldStream,
+  type LoadedStream,
+  rememberId,
+  type StateLoader,
+} from './stateLoader.js';
 
 /**
  * A store-backed StateLoader that keeps recently written streams' states in memory, so a busy writer does
@@ -169,11 +175,13 @@ export function createCachedStoreLoader(
             for (let j = 0; j < sealed.length; j++) {
               const event = sealed[j]!;
               loaded.revision += 1;
-              loaded.ids.set(event.id, {
-                type: event.type,
-                revision: loaded.revision,
-                position: positions[j]!,
-              });
+              if (write.idGiven[j]) {
+                rememberId(loaded, event.id, {
+                  type: event.type,
+                  revision: loaded.revision,
+                  position: positions[j]!,
+                });
+              }
               loaded.lastHash = event.metadata.hash as string;
             }
             loaded.state = write.finalState;

@@ -6,6 +6,7 @@ import { DomainRuleError } from '../../src/core/errors.js';
 import { createMemoryEventStore } from '../../src/eventStore/memory.js';
 import type { EventStore } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
+import { foldStream, RETRY_WINDOW } from '../../src/write/stateLoader.js';
 import { createCachedStoreLoader } from '../../src/write/streamCache.js';
 import type { WriteContext } from '../../src/write/types.js';
 import { createWriter } from '../../src/write/writer.js';
@@ -179,4 +180,68 @@ Cache('a stream another writer creates between deciding and appending is not cre
   assert.is(events.length, 1);
 });
 
+/** A month's reading of building b-1 (server-made id unless `id` is given). */
+const reading = (month: number, id?: string) => ({
+  ...(id ? { id } : {}),
+  type: 'MeterReadingRecorded',
+  entityId: 'b-1',
+  data: {
+    carrier: 'electricity',
+    kwh: 100 + month,
+    periodStart: new Date(Date.UTC(2020, month, 1)).toISOString(),
+    periodEnd: new Date(Date.UTC(2020, month + 1, 1)).toISOString(),
+  },
+});
+
+Cache('a retry is recognised after the stream has grown, among readings that came without ids', async () => {
+  const store = createMemoryEventStore();
+  const writer = createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z') });
+  await writer.appendBatch(
+    CITY,
+    [{ ...squareCityRegistered, id: testId('city') }, buildingRegistered('b-1')],
+    ctx,
+  );
+  const given = [reading(0, testId('r-0')), reading(1, testId('r-1'))];
+  const first = await writer.appendBatch(CITY, given, ctx);
+  assert.is(first.appended, 2);
+  // Many readings with ids the server makes, then the client retries its batch.
+  await writer.appendBatch(
+    CITY,
+    Array.from({ length: 60 }, (_, m) => reading(m + 2)),
+    ctx,
+  );
+  const retry = await writer.appendBatch(CITY, given, ctx);
+  assert.is(retry.appended, 0);
+  assert.equal(
+    retry.results.map((r) => r.duplicate),
+    [true, true],
+  );
+  let stored = 0;
+  for await (const _ of store.readStream(`building-${CITY}.b-1`)) stored++;
+  assert.is(stored, 1 + 2 + 60);
+});
+
 Cache.run();
+
+const Window = suite('retry window of a loaded stream');
+
+Window('keeps the ids of the last RETRY_WINDOW events of a long stream, oldest first', () => {
+  const events = Array.from({ length: RETRY_WINDOW + 500 }, (_, revision) => ({
+    position: BigInt(revision + 1),
+    stream: `building-${CITY}.b-1`,
+    revision,
+    id: `id-${revision}`,
+    type: 'MeterReadingRecorded',
+    data: reading(revision % 12).data,
+    metadata: {},
+    recordedAt: '2026-06-01T12:00:00.000Z',
+  }));
+  const loaded = foldStream(`building-${CITY}.b-1`, 'building', events);
+  assert.is(loaded.revision, RETRY_WINDOW + 499);
+  assert.is(loaded.ids.size, RETRY_WINDOW);
+  assert.is([...loaded.ids.keys()][0], 'id-500');
+  assert.equal(loaded.ids.get(`id-${RETRY_WINDOW + 499}`)?.revision, RETRY_WINDOW + 499);
+  assert.is(loaded.ids.get('id-499'), undefined);
+});
+
+Window.run();
