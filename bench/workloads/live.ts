@@ -94,8 +94,13 @@ export const liveWorkload: Workload = {
     const baselineSeconds = Math.max(3, Math.round(20 * scale));
     const profile = process.env.LIVE_BENCH_CPU_PROF;
     const prof = (name: string) => (profile ? ['--cpu-prof', `--cpu-prof-dir=${join(profile, name)}`] : []);
-    // The server runs with the young generation `npm start` gives it (package.json).
-    const server = spawn('liveServer.ts', ['--expose-gc', '--max-semi-space-size=64', ...prof('server')]);
+    // The server runs with the young generation `npm start` gives it (package.json): committed at start-up.
+    const server = spawn('liveServer.ts', [
+      '--expose-gc',
+      '--min-semi-space-size=64',
+      '--max-semi-space-size=64',
+      ...prof('server'),
+    ]);
     const consoles = Array.from({ length: CONSOLE_PROCESSES }, (_, i) =>
       spawn('liveClients.ts', prof(`consoles${i}`)),
     );
