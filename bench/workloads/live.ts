@@ -139,6 +139,7 @@ export const liveWorkload: Workload = {
       const { cpuMicros: cpuAfterConnect } = await memory(false);
       const { rss: rssStart, heap: heapStart, heapTotal: heapTotalStart } = await memory(true);
       const rssSamples: number[] = [rssStart];
+      const { cpuMicros: cpuAtIngestStart } = await memory(false);
       let posting = true;
       const posted = ask<{
         sent: number;
@@ -157,6 +158,7 @@ export const liveWorkload: Workload = {
         if (posting) rssSamples.push(await rss(false));
       }
       const { sent, failed, failures, seconds: ingestSeconds } = await posted;
+      const { cpuMicros: cpuAtIngestEnd } = await memory(false);
       if (failed > 0) console.log(`  (rejected ingest requests by status: ${JSON.stringify(failures)})`);
       const drainStart = Date.now();
       await ask(server, { cmd: 'drain' });
@@ -272,6 +274,14 @@ export const liveWorkload: Workload = {
           value: (sent - failed * BATCH) / ingestSeconds,
           unit: '/s',
           baseline: RATE,
+        }),
+        result({
+          workload: 'live',
+          // Where the machine's two cores go while the feeder runs (baseline: the consoles' share).
+          metric: 'cores busy in the HTTP phase: server (baseline: consoles)',
+          value: (cpuAtIngestEnd - cpuAtIngestStart) / 1e6 / ingestSeconds,
+          unit: 'cores',
+          baseline: liveReport.cpuMicros / 1e6 / ingestSeconds,
         }),
         result({
           workload: 'live',
