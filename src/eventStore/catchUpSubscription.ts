@@ -14,6 +14,33 @@ export interface FeedSource {
   onAppend(listener: () => void): () => void;
   /** Poll this often for appends made by other processes (SQLite file shared with the import CLI). */
   pollIntervalMs?: number;
+  /**
+   * Optionally reads a long catch-up's pages ahead of the subscriber (see PageReadAhead), from the page after
+   * `after` on; undefined when not worth it (a short history) or not possible.
+   */
+  readAhead?(after: bigint, limit: number, filter: EventFilter | undefined): PageReadAhead | undefined;
+}
+
+/** A page read ahead, with the head position observed before it was read (0n when empty). */
+export interface ReadAheadBatch {
+  page: RecordedEvent[];
+  head: bigint;
+}
+
+/**
+ * Reads catch-up pages ahead, elsewhere (a worker thread), while the subscriber handles the current one.
+ */
+export interface PageReadAhead {
+  /**
+   * The page `readAfter(after, limit, filter)` would give (and the head read before it, as the
+   * subscription's own reads do) when it has been read ahead or is being read; otherwise undefined, and the
+   * subscription reads that page itself.
+   */
+  take(after: bigint): Promise<ReadAheadBatch> | undefined;
+  /** False once closed or failed. */
+  readonly active: boolean;
+  /** Stops it; pages read ahead are dropped. */
+  close(): Promise<void>;
 }
 
 export interface CatchUpOptions {
@@ -42,22 +69,53 @@ export function createCatchUpSubscription(source: FeedSource, options: CatchUpOp
     version++;
     wake?.();
   });
+  // A catch-up that reads full pages asks the source, once, for a read-ahead of the pages that follow.
+  let readAhead: PageReadAhead | undefined;
+  let readAheadAsked = false;
+  let readAheadClosed: Promise<void> = Promise.resolve();
+  const stopReadAhead = (): Promise<void> => {
+    if (readAhead) readAheadClosed = readAhead.close();
+    readAhead = undefined;
+    return readAheadClosed;
+  };
+
   let ended = false;
   const end = () => {
     if (ended) return;
     ended = true;
     stopListening();
+    void stopReadAhead();
     options.onEnd?.();
   };
 
   // With a filter, the last matching event can be far behind the feed; advancing to the head observed
   // before a short read is safe (that read saw everything up to it) and lets checkpoints move on.
-  const readBatch = async (last: bigint): Promise<{ page: RecordedEvent[]; seenUpTo: bigint }> => {
-    const head = filter ? await source.head() : 0n;
-    const page = await source.readAfter(last, pageSize, filter);
+  const toBatch = (page: RecordedEvent[], head: bigint, last: bigint) => {
     const lastInPage = page.length > 0 ? page[page.length - 1]!.position : last;
     const seenUpTo = page.length < pageSize && head > lastInPage ? head : lastInPage;
     return { page, seenUpTo };
+  };
+  const readBatch = async (last: bigint): Promise<{ page: RecordedEvent[]; seenUpTo: bigint }> => {
+    if (readAhead) {
+      const ahead = readAhead.take(last);
+      if (ahead) {
+        try {
+          const batch = await ahead;
+          return toBatch(batch.page, batch.head, last);
+        } catch {
+          // The read-ahead failed (its worker could not read, or stopped): this thread reads the page, and
+          // the following ones, itself.
+          void stopReadAhead();
+        }
+      } else if (readAhead.active) {
+        // A catch-up runs on resolved promises alone, so a read-ahead starting up, or behind, would never
+        // be heard from (its messages wait for the event loop): one turn of the loop per page lets them in.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    const head = filter ? await source.head() : 0n;
+    const page = await source.readAfter(last, pageSize, filter);
+    return toBatch(page, head, last);
   };
 
   const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
@@ -102,7 +160,14 @@ export function createCatchUpSubscription(source: FeedSource, options: CatchUpOp
       index = 0;
       pageSeenUpTo = batch.seenUpTo;
       const full = page.length === pageSize;
-      if (!live && !full) historyComplete = true;
+      if (!live && !full) {
+        historyComplete = true;
+        void stopReadAhead();
+      }
+      if (!live && full && !readAheadAsked) {
+        readAheadAsked = true;
+        readAhead = source.readAhead?.(pageSeenUpTo, pageSize, filter);
+      }
       if (page.length > 0) {
         const event = page[index++]!;
         last = event.position;
@@ -143,6 +208,7 @@ export function createCatchUpSubscription(source: FeedSource, options: CatchUpOp
       closed = true;
       wake?.();
       end();
+      await stopReadAhead();
       return done;
     },
   };
@@ -156,6 +222,7 @@ export function createCatchUpSubscription(source: FeedSource, options: CatchUpOp
       closed = true;
       wake?.();
       end();
+      await stopReadAhead();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { UnavailableError } from '../core/errors.js';
 import { createCatchUpSubscription, type FeedSource } from './catchUpSubscription.js';
@@ -24,6 +24,8 @@ import type {
   Subscription,
 } from './port.js';
 import { checkPosition, resolveReadAll, resolveReadStream, resolveSubscribeFrom } from './readOptions.js';
+import { EVENT_COLUMNS, type EventRow, feedQueryKey, feedQuerySql } from './sqliteFeedQuery.js';
+import { openSqliteReadAhead } from './sqliteReadAhead.js';
 import { assertExpectedRevision, toJsonText, validateWrites } from './writeChecks.js';
 
 export interface SqliteEventStoreOptions {
@@ -37,6 +39,12 @@ export interface SqliteEventStoreOptions {
   pollIntervalMs?: number;
   /** Rows per read query (reads and subscriptions page through the feed). Default 1,000. */
   pageSize?: number;
+  /**
+   * A subscription at least this many events behind the head when its catch-up starts reads the following
+   * pages ahead on a worker thread (its own read-only connection) while it delivers the current one.
+   * Default 50,000; `Infinity` never does. Not for `:memory:` stores (a worker cannot open them).
+   */
+  readAheadMinEvents?: number;
   /** Clock for recordedAt. */
   now?: () => Date;
 }
@@ -64,10 +72,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 `;
 
-/** Columns every read selects, in the order rowToEvent expects. */
-const COLUMNS = 'e.position, e.stream_id, e.revision, e.id, e.type, e.data, e.metadata, e.recorded_at';
-type Row = [number, number, number, string, string, string, string, string];
+type Row = EventRow;
 
+/** Decodes a row; sqlitePageWire.ts's decodePage builds the same object. */
 function rowToEvent(row: Row, stream: string): RecordedEvent {
   return {
     position: BigInt(row[0]),
@@ -98,6 +105,7 @@ interface PreparedEvent {
 export function createSqliteEventStore(path: string, options: SqliteEventStoreOptions = {}): EventStore {
   const now = options.now ?? (() => new Date());
   const pageSize = options.pageSize ?? 1_000;
+  const readAheadMinEvents = options.readAheadMinEvents ?? 50_000;
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
@@ -137,12 +145,12 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
     streamName: db.prepare('SELECT name FROM streams WHERE stream_id = ?').pluck(),
     streamForwards: db
       .prepare(
-        `SELECT ${COLUMNS} FROM events e WHERE e.stream_id = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`,
+        `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`,
       )
       .raw(),
     streamBackwards: db
       .prepare(
-        `SELECT ${COLUMNS} FROM events e WHERE e.stream_id = ? AND e.revision <= ? ORDER BY e.revision DESC LIMIT ?`,
+        `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = ? AND e.revision <= ? ORDER BY e.revision DESC LIMIT ?`,
       )
       .raw(),
     getCheckpoint: db.prepare('SELECT position FROM checkpoints WHERE name = ?').pluck(),
@@ -167,17 +175,20 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
   };
   // Reads resolve names here instead of joining `streams` on every row; a miss is a stream created since
   // (possibly by another process).
+  const streamNameOf = (streamId: number): string => {
+    let name = streamNames.get(streamId);
+    if (name === undefined) {
+      name = stmt.streamName.get(streamId) as string;
+      streamNames.set(streamId, name);
+      streamIds.set(name, streamId);
+    }
+    return name;
+  };
   const toEvents = (rows: Row[]): RecordedEvent[] => {
     const events = new Array<RecordedEvent>(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
-      let name = streamNames.get(row[1]);
-      if (name === undefined) {
-        name = stmt.streamName.get(row[1]) as string;
-        streamNames.set(row[1], name);
-        streamIds.set(name, row[1]);
-      }
-      events[i] = rowToEvent(row, name);
+      events[i] = rowToEvent(row, streamNameOf(row[1]));
     }
     return events;
   };
@@ -187,19 +198,10 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
   const feedQuery = (filter: EventFilter | undefined, forwards: boolean) => {
     const prefixes = filter?.streamPrefixes ?? [];
     const types = filter?.eventTypes ?? [];
-    const key = `${forwards}:${prefixes.map((p) => p.length).join(',')}:${types.length}`;
+    const key = feedQueryKey(filter, forwards);
     let statement = feedStatements.get(key);
     if (!statement) {
-      const where = [forwards ? 'e.position >= ?' : 'e.position <= ?'];
-      if (prefixes.length > 0)
-        where.push(`(${prefixes.map((p) => `substr(s.name, 1, ${p.length}) = ?`).join(' OR ')})`);
-      if (types.length > 0) where.push(`e.type IN (${types.map(() => '?').join(', ')})`);
-      const join = prefixes.length > 0 ? 'JOIN streams s ON s.stream_id = e.stream_id' : '';
-      statement = db
-        .prepare(
-          `SELECT ${COLUMNS} FROM events e ${join} WHERE ${where.join(' AND ')} ORDER BY e.position ${forwards ? 'ASC' : 'DESC'} LIMIT ?`,
-        )
-        .raw();
+      statement = db.prepare(feedQuerySql(filter, forwards)).raw();
       feedStatements.set(key, statement);
     }
     return (from: bigint, limit: number) =>
@@ -335,6 +337,15 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
       return () => listeners.delete(listener);
     },
     pollIntervalMs: options.pollIntervalMs ?? 50,
+    readAhead:
+      path === ':memory:' || !(readAheadMinEvents < Number.POSITIVE_INFINITY)
+        ? undefined
+        : (after, limit, filter) => {
+            // Worth a thread only for a long way to go; the head tells how long (positions are dense).
+            if (closed || Number(source.head() as bigint) - Number(after) < readAheadMinEvents)
+              return undefined;
+            return openSqliteReadAhead({ path: resolve(path), filter, limit, streamName: streamNameOf });
+          },
   };
 
   return {

@@ -1,0 +1,58 @@
+/**
+ * How a page of the SQLite feed crosses from the read-ahead worker to the store's thread without stepping
+ * SQLite or building row arrays on that thread: the integer columns in a transferred Float64Array, the short
+ * text columns (id, type, recordedAt) concatenated with their lengths beside them, and the data and metadata
+ * texts, JSON already, as the elements of one JSON array text. Strings cross threads in one copy each, and
+ * one JSON.parse per page gives the same values as the per-row parses of the store's own reads.
+ */
+import type { RecordedEvent } from './port.js';
+
+/** One page as it crosses threads (packed by sqliteReadAheadWorker.mjs's encodePage). */
+export interface EncodedPage {
+  /** Rows in the page. */
+  count: number;
+  /** position, stream id, revision of each row, in row order. */
+  numbers: Float64Array;
+  /** id, type, recordedAt of each row, in row order, concatenated. */
+  strings: string;
+  /** The length of each of those strings, in the same order. */
+  lengths: Int32Array;
+  /** JSON array of the data and metadata of each row, in row order. */
+  json: string;
+  /** Position of the last event in the store when the page was read (0 when empty), read before the page. */
+  head: number;
+}
+
+/**
+ * Unpacks a page into recorded events exactly like the store's own row decoding (same values, same object
+ * shape); `streamName` resolves a stream id. Throws when the JSON text does not hold two values per row (a
+ * stored text that is not one JSON value), so the caller can read that page itself.
+ */
+export function decodePage(page: EncodedPage, streamName: (id: number) => string): RecordedEvent[] {
+  const { count, numbers, lengths, strings } = page;
+  const values = JSON.parse(page.json) as unknown[];
+  if (!Array.isArray(values) || values.length !== count * 2) {
+    throw new Error(`a read-ahead page of ${count} rows does not hold ${count * 2} JSON values`);
+  }
+  const events = new Array<RecordedEvent>(count);
+  let offset = 0;
+  for (let i = 0; i < count; i++) {
+    const at = i * 3;
+    const idEnd = offset + lengths[at]!;
+    const typeEnd = idEnd + lengths[at + 1]!;
+    const recordedEnd = typeEnd + lengths[at + 2]!;
+    // Same property order as the store's row decoding, so consumers see one object shape.
+    events[i] = {
+      position: BigInt(numbers[at]!),
+      stream: streamName(numbers[at + 1]!),
+      revision: numbers[at + 2]!,
+      id: strings.slice(offset, idEnd),
+      type: strings.slice(idEnd, typeEnd),
+      data: values[i * 2],
+      metadata: values[i * 2 + 1] as Record<string, unknown>,
+      recordedAt: strings.slice(typeEnd, recordedEnd),
+    };
+    offset = recordedEnd;
+  }
+  return events;
+}

@@ -1,0 +1,90 @@
+/**
+ * The catch-up read-ahead's worker thread (started by sqliteReadAhead.ts). Plain JavaScript, so that it
+ * starts in a few milliseconds without a TypeScript loader: it gets the feed query's SQL from the store.
+ * Its own read-only connection to the store's file (WAL lets it read beside the writer) reads the feed page
+ * after page from the position it is told, and sends each page packed as sqlitePageWire.ts's EncodedPage,
+ * a few pages ahead of what the subscriber has taken. It stops at the first short page: the end of the
+ * history as it saw it, after which the subscriber reads on its own thread.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+const port = parentPort;
+/** @type {{ path: string; pageSql: string; headSql: string; params: string[]; filtered: boolean; limit: number; window: number }} */
+const setup = workerData;
+
+/**
+ * Packs rows of the store's event columns (position, stream id, revision, id, type, data, metadata,
+ * recorded at): the numbers in a Float64Array, id, type and recordedAt concatenated with their lengths, the
+ * data and metadata texts (JSON already) as the elements of one JSON array text.
+ */
+function encodePage(rows, head) {
+  const count = rows.length;
+  const numbers = new Float64Array(count * 3);
+  const lengths = new Int32Array(count * 3);
+  const strings = new Array(count);
+  const json = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const row = rows[i];
+    const at = i * 3;
+    numbers[at] = row[0];
+    numbers[at + 1] = row[1];
+    numbers[at + 2] = row[2];
+    lengths[at] = row[3].length;
+    lengths[at + 1] = row[4].length;
+    lengths[at + 2] = row[7].length;
+    strings[i] = row[3] + row[4] + row[7];
+    json[i] = `${row[5]},${row[6]}`;
+  }
+  return { count, numbers, strings: strings.join(''), lengths, json: `[${json.join(',')}]`, head };
+}
+
+try {
+  const db = new Database(setup.path, { readonly: true, fileMustExist: true, timeout: 10_000 });
+  const pageQuery = db.prepare(setup.pageSql).raw();
+  const headQuery = db.prepare(setup.headSql).pluck();
+  /** The position the next page starts after; undefined before the start and after the last page. */
+  let next;
+  /** Pages it may still send before the subscriber has taken more. */
+  let credit = 0;
+  let scheduled = false;
+
+  const readPage = (after) => {
+    // As the store's own catch-up reads: the head first, then the page (which saw everything up to it).
+    const head = setup.filtered ? (headQuery.get() ?? 0) : 0;
+    const rows = pageQuery.all(after + 1n, ...setup.params, setup.limit);
+    const page = encodePage(rows, head);
+    next = rows.length === setup.limit ? BigInt(rows[rows.length - 1][0]) : undefined;
+    credit--;
+    port.postMessage({ after, page }, [page.numbers.buffer, page.lengths.buffer]);
+  };
+  // One page per turn of the event loop, so commands are heard between pages.
+  const pump = () => {
+    if (scheduled || next === undefined || credit <= 0) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      if (next === undefined || credit <= 0) return;
+      try {
+        readPage(next);
+      } catch (error) {
+        next = undefined;
+        port.postMessage({ failed: error.message });
+        return;
+      }
+      pump();
+    });
+  };
+  port.on('message', (command) => {
+    if ('start' in command) {
+      next = command.start;
+      credit = setup.window;
+    } else {
+      credit += command.taken;
+    }
+    pump();
+  });
+  port.postMessage({ ready: true });
+} catch (error) {
+  port.postMessage({ failed: error.message });
+}
