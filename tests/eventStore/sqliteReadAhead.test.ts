@@ -12,6 +12,7 @@ import {
 } from '../../src/eventStore/catchUpSubscription.js';
 import type { EventFilter, EventStore, NewEvent, RecordedEvent } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
+import { decodePage } from '../../src/eventStore/sqlitePageWire.js';
 import { openSqliteReadAhead } from '../../src/eventStore/sqliteReadAhead.js';
 import { eventStoreContract } from './contract.js';
 
@@ -240,6 +241,78 @@ readAhead(
     }
     assert.ok(pagesTaken > 0, 'pages were read ahead');
     assert.ok(pagesRead < Math.ceil(expected.length / limit), 'the subscriber read fewer pages itself');
+  },
+);
+
+readAhead('a page whose JSON text does not hold two values per row is refused, not misread', () => {
+  const page = {
+    count: 1,
+    numbers: new Float64Array([1, 1, 0]),
+    strings: 'idTyperecorded',
+    lengths: new Int32Array([2, 4, 8]),
+    head: 0,
+  };
+  assert.throws(() => decodePage({ ...page, json: '[{"n":1},{},{}]' }, String), /does not hold 2/);
+  const [event] = decodePage({ ...page, json: '[{"n":1},{"occurredAt":"x"}]' }, (id) => `s-${id}`);
+  assert.equal(event, {
+    position: 1n,
+    stream: 's-1',
+    revision: 0,
+    id: 'id',
+    type: 'Type',
+    data: { n: 1 },
+    metadata: { occurredAt: 'x' },
+    recordedAt: 'recorded',
+  });
+});
+
+readAhead(
+  'a read-ahead that fails mid-way leaves the subscriber reading alone, without gap or repeat',
+  async (ctx) => {
+    for (const write of history(400, 23)) await ctx.store.append(write.stream, write.events);
+    const all: RecordedEvent[] = [];
+    for await (const event of ctx.store.readAll()) all.push(event);
+    const limit = 25;
+    let takes = 0;
+    let closed = false;
+    const readAfter = async (after: bigint, size: number) =>
+      all.filter((e) => e.position > after).slice(0, size);
+    const source: FeedSource = {
+      readAfter,
+      head: () => all.at(-1)!.position,
+      onAppend: () => () => {},
+      readAhead: () => ({
+        // Two pages come from the read-ahead, then it fails.
+        take(after) {
+          takes++;
+          if (takes > 2) return Promise.reject(new Error('worker gone'));
+          return readAfter(after, limit).then((page) => ({ page, head: 0n }));
+        },
+        get active() {
+          return !closed;
+        },
+        async close() {
+          closed = true;
+        },
+      }),
+    };
+    const subscription = createCatchUpSubscription(source, {
+      startAfter: 0n,
+      filter: undefined,
+      pageSize: limit,
+    });
+    const seen: RecordedEvent[] = [];
+    for await (const message of subscription) {
+      if (message.type === 'caughtUp') break;
+      seen.push(message.event);
+    }
+    await subscription.close();
+    assert.is(takes, 3, 'no page asked of a failed read-ahead');
+    assert.ok(closed, 'the failed read-ahead was closed');
+    assert.equal(
+      seen.map((e) => e.position),
+      all.map((e) => e.position),
+    );
   },
 );
 
