@@ -104,8 +104,9 @@ export function createCatchUpSubscription(source: FeedSource, options: CatchUpOp
           return toBatch(batch.page, batch.head, last);
         } catch {
           // The read-ahead failed (its worker could not read, or stopped): this thread reads the page, and
-          // the following ones, itself.
+          // the following ones, itself; unless the subscription was closed meanwhile (which stops it).
           void stopReadAhead();
+          if (closed) return { page: [], seenUpTo: last };
         }
       } else if (readAhead.active) {
         // A catch-up runs on resolved promises alone, so a read-ahead starting up, or behind, would never

@@ -316,4 +316,56 @@ readAhead(
   },
 );
 
+readAhead(
+  'closing while a page is awaited from the read-ahead ends the subscription without reading',
+  async () => {
+    const limit = 5;
+    const events = Array.from({ length: 40 }, (_, i) => ({
+      position: BigInt(i + 1),
+      stream: 'mobility-suceava.e-1',
+      revision: i,
+      id: randomUUID(),
+      type: 'VehiclePositionReported',
+      data: { n: i },
+      metadata: {},
+      recordedAt: '2026-01-01T00:00:00.000Z',
+    }));
+    let closed = false;
+    let reject: ((error: Error) => void) | undefined;
+    const source: FeedSource = {
+      async readAfter(after, size) {
+        if (closed) throw new Error('read after close');
+        return events.filter((e) => e.position > after).slice(0, size);
+      },
+      head: () => 40n,
+      onAppend: () => () => {},
+      readAhead: () => ({
+        // Never answers; closing it fails the page it owes, as a terminated worker does.
+        take: () =>
+          new Promise<never>((_resolve, fail) => {
+            reject = fail;
+          }),
+        get active() {
+          return !closed;
+        },
+        async close() {
+          closed = true;
+          reject?.(new Error('terminated'));
+        },
+      }),
+    };
+    const subscription = createCatchUpSubscription(source, {
+      startAfter: 0n,
+      filter: undefined,
+      pageSize: limit,
+    });
+    const iterator = subscription[Symbol.asyncIterator]();
+    for (let i = 0; i < limit; i++) assert.is((await iterator.next()).done, false);
+    const pending = iterator.next();
+    await new Promise((resolve) => setImmediate(resolve));
+    await subscription.close();
+    assert.equal(await pending, { done: true, value: undefined });
+  },
+);
+
 readAhead.run();
