@@ -26,6 +26,7 @@ import type {
 import { checkPosition, resolveReadAll, resolveReadStream, resolveSubscribeFrom } from './readOptions.js';
 import { EVENT_COLUMNS, type EventRow, feedQueryKey, feedQuerySql } from './sqliteFeedQuery.js';
 import { openSqliteReadAhead } from './sqliteReadAhead.js';
+import { startWalCheckpointer, type WalCheckpointer } from './walCheckpointer.js';
 import { assertExpectedRevision, toJsonText, validateWrites } from './writeChecks.js';
 
 export interface SqliteEventStoreOptions {
@@ -45,9 +46,19 @@ export interface SqliteEventStoreOptions {
    * Default 50,000; `Infinity` never does. Not for `:memory:` stores (a worker cannot open them).
    */
   readAheadMinEvents?: number;
+  /**
+   * Checkpoints of the WAL on a thread of their own once the store first appends (walCheckpointer.ts), with
+   * SQLite's automatic checkpoint kept as a backstop at 4,000 pages. Default true; not for `:memory:` stores.
+   */
+  backgroundCheckpoints?: boolean;
   /** Clock for recordedAt. */
   now?: () => Date;
 }
+
+/** WAL pages at which the appending connection checkpoints by itself: SQLite's default, and the backstop. */
+const INLINE_CHECKPOINT_PAGES = 1_000;
+const BACKSTOP_CHECKPOINT_PAGES = 4_000;
+const BACKGROUND_CHECKPOINT_MS = 100;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS streams (
@@ -106,6 +117,7 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
   const now = options.now ?? (() => new Date());
   const pageSize = options.pageSize ?? 1_000;
   const readAheadMinEvents = options.readAheadMinEvents ?? 50_000;
+  const backgroundCheckpoints = path !== ':memory:' && (options.backgroundCheckpoints ?? true);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
@@ -301,8 +313,23 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
     },
   );
 
+  let checkpointer: Promise<WalCheckpointer | undefined> | undefined;
+  /** Hands checkpoints to their thread on the first append (a store that only reads needs none). */
+  const startCheckpointer = () => {
+    if (checkpointer || !backgroundCheckpoints) return;
+    const inline = () => {
+      if (!closed) db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+    };
+    db.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
+    checkpointer = startWalCheckpointer(resolve(path), BACKGROUND_CHECKPOINT_MS, inline).catch(() => {
+      inline();
+      return undefined;
+    });
+  };
+
   function appendWrites(writes: StreamWrite[]): AppendResult[] {
     assertOpen();
+    startCheckpointer();
     const checked = validateWrites(writes).map((write, w) => {
       const prefix = writes.length === 1 ? '' : `writes[${w}].`;
       return {
@@ -462,6 +489,7 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
       if (closed) return;
       await Promise.all([...subscriptions].map((s) => s.close()));
       closed = true;
+      await (await checkpointer)?.stop();
       db.close();
     },
   };
