@@ -108,10 +108,6 @@ export function createCatchUpSubscription(source: FeedSource, options: CatchUpOp
           void stopReadAhead();
           if (closed) return { page: [], seenUpTo: last };
         }
-      } else if (readAhead.active) {
-        // A catch-up runs on resolved promises alone, so a read-ahead starting up, or behind, would never
-        // be heard from (its messages wait for the event loop): one turn of the loop per page lets them in.
-        await new Promise<void>((resolve) => setImmediate(resolve));
       }
     }
     const head = filter ? await source.head() : 0n;

@@ -8,8 +8,9 @@
  * itself. Until the worker has opened the file, the subscriber reads its pages itself; then the worker
  * starts from the page the subscriber is reading and the subscriber takes every following page from it,
  * waiting when it is ahead of the worker (stepping SQLite twice would only take CPU from the worker).
+ * The subscriber waits on this thread, as its own reads would, without turning the event loop.
  */
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { PageReadAhead, ReadAheadBatch } from './catchUpSubscription.js';
 import type { EventFilter } from './port.js';
 import { feedParams, feedQuerySql, HEAD_SQL } from './sqliteFeedQuery.js';
@@ -39,6 +40,8 @@ type ReadAheadReply = { ready: true } | { after: bigint; page: EncodedPage } | {
 
 /** Pages read ahead at most: enough to keep the worker busy, a few hundred kB each. */
 const WINDOW = 4;
+/** A worker that sends nothing for this long while a page is awaited is taken as failed. */
+const MAX_WAIT_MS = 30_000;
 
 /**
  * Starts a read-ahead worker on the store file at `path` for pages of `limit` events matching `filter`;
@@ -60,13 +63,21 @@ export function openSqliteReadAhead(options: {
     limit,
     window: WINDOW,
   };
+  // Pages come back on a channel of their own, received synchronously (receiveMessageOnPort), and the worker
+  // bumps `signal` after each message: the subscriber can wait for a page without turning the event loop, so
+  // a catch-up keeps the thread as it does without a worker (appends made in this process wait until it has
+  // caught up, and it cannot be outrun by them).
+  const channel = new MessageChannel();
+  const signal = new Int32Array(new SharedArrayBuffer(4));
   // Plain JavaScript: no loader flags of this process (tsx's) are needed, and without them it starts at once.
   const worker = new Worker(new URL('./sqliteReadAheadWorker.mjs', import.meta.url), {
-    workerData: setup,
+    workerData: { ...setup, port: channel.port2, signal },
+    transferList: [channel.port2],
     execArgv: [],
   });
-  // A read-ahead must not keep a process alive; it is referenced while the subscriber waits for a page.
+  // Nothing here waits on the event loop for the worker, so it never keeps a process alive.
   worker.unref();
+  channel.port1.unref();
   let ready = false;
   let started = false;
   let broken = false;
@@ -75,65 +86,51 @@ export function openSqliteReadAhead(options: {
   const received: Array<{ after: bigint; page: EncodedPage }> = [];
   /** The position the page the worker reads now starts after; undefined when it reads no more. */
   let reading: bigint | undefined;
-  let waiting:
-    | { after: bigint; resolve: (batch: ReadAheadBatch) => void; reject: (error: Error) => void }
-    | undefined;
 
-  const command = (message: ReadAheadCommand) => worker.postMessage(message);
+  const command = (message: ReadAheadCommand) => channel.port1.postMessage(message);
   const toBatch = (page: EncodedPage): ReadAheadBatch => ({
     page: decodePage(page, options.streamName),
     head: BigInt(page.head),
   });
-  const fail = (error: Error) => {
+  const fail = () => {
     broken = true;
     reading = undefined;
     received.length = 0;
-    const waiter = waiting;
-    waiting = undefined;
-    worker.unref();
-    waiter?.reject(error);
   };
-
-  worker.on('message', (message: ReadAheadReply) => {
-    if ('ready' in message) {
-      ready = true;
-      return;
+  /** Takes in what the worker has sent; true when there was something. */
+  const receive = (): boolean => {
+    let any = false;
+    for (let next = receiveMessageOnPort(channel.port1); next; next = receiveMessageOnPort(channel.port1)) {
+      any = true;
+      const message = next.message as ReadAheadReply;
+      if ('ready' in message) ready = true;
+      else if ('failed' in message) fail();
+      else {
+        const { page } = message;
+        reading = page.count === limit ? BigInt(page.numbers[(page.count - 1) * 3]!) : undefined;
+        received.push(message);
+      }
     }
-    if ('failed' in message) {
-      fail(new Error(`the read-ahead worker failed: ${message.failed}`));
-      return;
+    return any;
+  };
+  /** Blocks until the worker sends something; false when it has sent nothing for too long (then it failed). */
+  const awaitMessage = (): boolean => {
+    const deadline = Date.now() + MAX_WAIT_MS;
+    for (;;) {
+      const seen = Atomics.load(signal, 0);
+      if (receive()) return true;
+      if (Date.now() > deadline) return false;
+      Atomics.wait(signal, 0, seen, 100);
     }
-    const { after, page } = message;
-    reading = page.count === limit ? BigInt(page.numbers[(page.count - 1) * 3]!) : undefined;
-    const waiter = waiting;
-    if (!waiter) {
-      received.push(message);
-      return;
-    }
-    if (after < waiter.after && reading !== undefined) {
-      // A page the subscriber read itself while the worker started.
-      command({ taken: 1 });
-      return;
-    }
-    waiting = undefined;
-    worker.unref();
-    command({ taken: 1 });
-    if (after !== waiter.after) {
-      waiter.reject(new Error(`the read-ahead read the page after ${after}, not after ${waiter.after}`));
-      return;
-    }
-    try {
-      waiter.resolve(toBatch(page));
-    } catch (error) {
-      waiter.reject(error as Error);
-    }
-  });
-  worker.on('error', (error) => fail(error));
-  worker.on('exit', (code) => fail(new Error(`the read-ahead worker exited with code ${code}`)));
+  };
+  worker.on('error', fail);
+  worker.on('exit', fail);
 
   return {
     take(after) {
-      if (broken || closing || !ready) return undefined;
+      if (broken || closing) return undefined;
+      receive();
+      if (!ready || broken) return undefined;
       if (!started) {
         // The subscriber reads this page itself; the worker goes on from it.
         started = true;
@@ -141,36 +138,43 @@ export function openSqliteReadAhead(options: {
         command({ start: after });
         return undefined;
       }
-      let dropped = 0;
-      while (received.length > 0 && received[0]!.after < after) {
-        received.shift();
-        dropped++;
-      }
-      const first = received[0];
-      if (first && first.after === after) {
-        received.shift();
-        command({ taken: dropped + 1 });
-        try {
-          return Promise.resolve(toBatch(first.page));
-        } catch (error) {
-          return Promise.reject(error as Error);
+      for (;;) {
+        let dropped = 0;
+        // Pages the subscriber read itself while the worker started.
+        while (received.length > 0 && received[0]!.after < after) {
+          received.shift();
+          dropped++;
+        }
+        const first = received[0];
+        if (first?.after === after) {
+          received.shift();
+          command({ taken: dropped + 1 });
+          try {
+            return Promise.resolve(toBatch(first.page));
+          } catch (error) {
+            fail();
+            return Promise.reject(error as Error);
+          }
+        }
+        if (dropped > 0) command({ taken: dropped });
+        if (first || broken || reading === undefined || reading > after) return undefined;
+        // The worker is reading this page (or one before it): wait for it, without leaving this thread.
+        if (!awaitMessage()) {
+          fail();
+          return Promise.reject(new Error('the read-ahead worker stopped answering'));
         }
       }
-      if (dropped > 0) command({ taken: dropped });
-      if (first || reading === undefined || reading > after) return undefined;
-      return new Promise<ReadAheadBatch>((resolve, reject) => {
-        waiting = { after, resolve, reject };
-        worker.ref();
-      });
     },
     get active() {
       return !broken && !closing;
     },
     /** True once the worker has opened the file (and until it fails or is closed). */
     get ready() {
+      if (!broken && !closing) receive();
       return ready && !broken && !closing;
     },
     close() {
+      channel.port1.close();
       closing ??= worker.terminate().then(
         () => undefined,
         () => undefined,

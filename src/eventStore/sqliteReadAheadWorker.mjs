@@ -6,12 +6,19 @@
  * a few pages ahead of what the subscriber has taken. It stops at the first short page: the end of the
  * history as it saw it, after which the subscriber reads on its own thread.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-const port = parentPort;
-/** @type {{ path: string; pageSql: string; headSql: string; params: string[]; filtered: boolean; limit: number; window: number }} */
+/** @type {{ path: string; pageSql: string; headSql: string; params: string[]; filtered: boolean; limit: number; window: number; port: import('node:worker_threads').MessagePort; signal: Int32Array }} */
 const setup = workerData;
+const { port, signal } = setup;
+
+/** Sends a message and wakes the subscriber if it waits for one (it receives them synchronously). */
+function send(message, transfer) {
+  port.postMessage(message, transfer);
+  Atomics.add(signal, 0, 1);
+  Atomics.notify(signal, 0);
+}
 
 /**
  * Packs rows of the store's event columns (position, stream id, revision, id, type, data, metadata,
@@ -56,7 +63,7 @@ try {
     const page = encodePage(rows, head);
     next = rows.length === setup.limit ? BigInt(rows[rows.length - 1][0]) : undefined;
     credit--;
-    port.postMessage({ after, page }, [page.numbers.buffer, page.lengths.buffer]);
+    send({ after, page }, [page.numbers.buffer, page.lengths.buffer]);
   };
   // One page per turn of the event loop, so commands are heard between pages.
   const pump = () => {
@@ -69,7 +76,7 @@ try {
         readPage(next);
       } catch (error) {
         next = undefined;
-        port.postMessage({ failed: error.message });
+        send({ failed: error.message });
         return;
       }
       pump();
@@ -84,7 +91,7 @@ try {
     }
     pump();
   });
-  port.postMessage({ ready: true });
+  send({ ready: true });
 } catch (error) {
-  port.postMessage({ failed: error.message });
+  send({ failed: error.message });
 }
