@@ -371,7 +371,17 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
             // Worth a thread only for a long way to go; the head tells how long (positions are dense).
             if (closed || Number(source.head() as bigint) - Number(after) < readAheadMinEvents)
               return undefined;
-            return openSqliteReadAhead({ path: resolve(path), filter, limit, streamName: streamNameOf });
+            return openSqliteReadAhead({
+              path: resolve(path),
+              filter,
+              limit,
+              streamName: streamNameOf,
+              knowStream: (id, name) => {
+                if (streamNames.has(id)) return;
+                streamNames.set(id, name);
+                streamIds.set(name, id);
+              },
+            });
           },
   };
 

@@ -40,3 +40,6 @@ export function feedParams(filter: EventFilter | undefined): string[] {
 
 /** Position of the last event, 0 when the store is empty. */
 export const HEAD_SQL = 'SELECT max(position) FROM events';
+
+/** The name of a stream id. */
+export const STREAM_NAME_SQL = 'SELECT name FROM streams WHERE stream_id = ?';

@@ -21,6 +21,8 @@ export interface EncodedPage {
   json: string;
   /** Position of the last event in the store when the page was read (0 when empty), read before the page. */
   head: number;
+  /** Id and name of each stream the worker had not named before (so this thread need not look it up). */
+  streams?: Array<[number, string]>;
 }
 
 /**

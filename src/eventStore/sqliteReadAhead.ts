@@ -13,7 +13,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import type { PageReadAhead, ReadAheadBatch } from './catchUpSubscription.js';
 import type { EventFilter } from './port.js';
-import { feedParams, feedQuerySql, HEAD_SQL } from './sqliteFeedQuery.js';
+import { feedParams, feedQuerySql, HEAD_SQL, STREAM_NAME_SQL } from './sqliteFeedQuery.js';
 import { decodePage, type EncodedPage } from './sqlitePageWire.js';
 
 /** What the worker (sqliteReadAheadWorker.mjs) is started with. */
@@ -24,6 +24,8 @@ interface ReadAheadSetup {
   pageSql: string;
   params: string[];
   headSql: string;
+  /** The name of a stream id. */
+  streamSql: string;
   /** Whether the head is read before each page (filtered subscriptions need it). */
   filtered: boolean;
   /** Rows per page. */
@@ -52,6 +54,8 @@ export function openSqliteReadAhead(options: {
   filter: EventFilter | undefined;
   limit: number;
   streamName: (id: number) => string;
+  /** Told the names of streams as the worker reads them, so `streamName` finds them without a query. */
+  knowStream?: (id: number, name: string) => void;
 }): PageReadAhead & { readonly ready: boolean } {
   const { limit } = options;
   const setup: ReadAheadSetup = {
@@ -59,6 +63,7 @@ export function openSqliteReadAhead(options: {
     pageSql: feedQuerySql(options.filter, true),
     params: feedParams(options.filter),
     headSql: HEAD_SQL,
+    streamSql: STREAM_NAME_SQL,
     filtered: options.filter !== undefined,
     limit,
     window: WINDOW,
@@ -88,10 +93,11 @@ export function openSqliteReadAhead(options: {
   let reading: bigint | undefined;
 
   const command = (message: ReadAheadCommand) => channel.port1.postMessage(message);
-  const toBatch = (page: EncodedPage): ReadAheadBatch => ({
-    page: decodePage(page, options.streamName),
-    head: BigInt(page.head),
-  });
+  const toBatch = (page: EncodedPage): ReadAheadBatch => {
+    if (page.streams && options.knowStream)
+      for (const [id, name] of page.streams) options.knowStream(id, name);
+    return { page: decodePage(page, options.streamName), head: BigInt(page.head) };
+  };
   const fail = () => {
     broken = true;
     reading = undefined;

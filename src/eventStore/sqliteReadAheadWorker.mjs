@@ -9,7 +9,7 @@
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-/** @type {{ path: string; pageSql: string; headSql: string; params: string[]; filtered: boolean; limit: number; window: number; port: import('node:worker_threads').MessagePort; signal: Int32Array }} */
+/** @type {{ path: string; pageSql: string; headSql: string; streamSql: string; params: string[]; filtered: boolean; limit: number; window: number; port: import('node:worker_threads').MessagePort; signal: Int32Array }} */
 const setup = workerData;
 const { port, signal } = setup;
 
@@ -50,6 +50,9 @@ try {
   const db = new Database(setup.path, { readonly: true, fileMustExist: true, timeout: 10_000 });
   const pageQuery = db.prepare(setup.pageSql).raw();
   const headQuery = db.prepare(setup.headSql).pluck();
+  const streamQuery = db.prepare(setup.streamSql).pluck();
+  /** Streams already named to the subscriber. */
+  const named = new Set();
   /** The position the next page starts after; undefined before the start and after the last page. */
   let next;
   /** Pages it may still send before the subscriber has taken more. */
@@ -61,6 +64,13 @@ try {
     const head = setup.filtered ? (headQuery.get() ?? 0) : 0;
     const rows = pageQuery.all(after + 1n, ...setup.params, setup.limit);
     const page = encodePage(rows, head);
+    const streams = [];
+    for (const row of rows) {
+      if (named.has(row[1])) continue;
+      named.add(row[1]);
+      streams.push([row[1], streamQuery.get(row[1])]);
+    }
+    if (streams.length > 0) page.streams = streams;
     next = rows.length === setup.limit ? BigInt(rows[rows.length - 1][0]) : undefined;
     credit--;
     send({ after, page }, [page.numbers.buffer, page.lengths.buffer]);

@@ -122,11 +122,13 @@ readAhead(
   async (ctx) => {
     for (const write of history(700, 7)) await ctx.store.append(write.stream, write.events);
     const expected = await pagesOf(ctx.store, 50);
+    const known = new Map<number, string>();
     const ahead = openSqliteReadAhead({
       path: ctx.path,
       filter: undefined,
       limit: 50,
       streamName: streamNames(ctx.path),
+      knowStream: (id, name) => known.set(id, name),
     });
     try {
       // Asked before the worker is ready, and when it starts it, a page is the subscriber's to read; then
@@ -141,6 +143,8 @@ readAhead(
       await ahead.close();
     }
     assert.is(ahead.active, false);
+    // Every stream was named to this thread as the worker met it, once.
+    assert.equal([...known.values()].sort(), [...new Set(expected.flat().map((e) => e.stream))].sort());
   },
 );
 
