@@ -125,8 +125,15 @@ export const liveWorkload: Workload = {
     const report = async () =>
       merge(await Promise.all(consoles.map((c) => ask<ConsoleReport>(c, { cmd: 'report' }))));
     const disconnect = () => Promise.all(consoles.map((c) => ask(c, { cmd: 'close' })));
-    const memory = (gc: boolean) =>
-      ask<{ rss: number; heap: number; heapTotal: number; cpuMicros: number }>(server, { cmd: 'rss', gc });
+    const memory = (gc: boolean, resetLoopDelay = false) =>
+      ask<{
+        rss: number;
+        heap: number;
+        heapTotal: number;
+        cpuMicros: number;
+        loopDelayP99Ms: number;
+        loopDelayMaxMs: number;
+      }>(server, { cmd: 'rss', gc, resetLoopDelay });
     const rss = async (gc: boolean) => (await memory(gc)).rss;
     try {
       const { url, operator, viewer } = await ask<{ url: string; operator: string; viewer: string }>(server, {
@@ -139,7 +146,7 @@ export const liveWorkload: Workload = {
       const { cpuMicros: cpuAfterConnect } = await memory(false);
       const { rss: rssStart, heap: heapStart, heapTotal: heapTotalStart } = await memory(true);
       const rssSamples: number[] = [rssStart];
-      const { cpuMicros: cpuAtIngestStart } = await memory(false);
+      const { cpuMicros: cpuAtIngestStart } = await memory(false, true);
       let posting = true;
       const posted = ask<{
         sent: number;
@@ -158,7 +165,7 @@ export const liveWorkload: Workload = {
         if (posting) rssSamples.push(await rss(false));
       }
       const { sent, failed, failures, seconds: ingestSeconds } = await posted;
-      const { cpuMicros: cpuAtIngestEnd } = await memory(false);
+      const { cpuMicros: cpuAtIngestEnd, loopDelayP99Ms, loopDelayMaxMs } = await memory(false);
       if (failed > 0) console.log(`  (rejected ingest requests by status: ${JSON.stringify(failures)})`);
       const drainStart = Date.now();
       await ask(server, { cmd: 'drain' });
@@ -282,6 +289,13 @@ export const liveWorkload: Workload = {
           value: (cpuAtIngestEnd - cpuAtIngestStart) / 1e6 / ingestSeconds,
           unit: 'cores',
           baseline: liveReport.cpuMicros / 1e6 / ingestSeconds,
+        }),
+        result({
+          workload: 'live',
+          metric: `server event-loop delay p99 in the HTTP phase (max ${Math.round(loopDelayMaxMs)} ms)`,
+          value: loopDelayP99Ms,
+          unit: 'ms',
+          baseline: null,
         }),
         result({
           workload: 'live',

@@ -5,7 +5,8 @@
  * is read after a full collection. Driven over IPC by bench/workloads/live.ts; every command is answered
  * with `{ok: true, ...}` or `{ok: false, error}`:
  * - `start`: builds the city (5,000 registered buses) and listens; answers `{url, operator, viewer}`
- * - `rss` `{gc}`: RSS, JS heap used, external and ArrayBuffer memory in MB (after a forced full GC
+ * - `rss` `{gc, resetLoopDelay?}`: the event loop's delay p99 and max since the last reset (ms), RSS, JS heap
+ *   used, external and ArrayBuffer memory in MB (after a forced full GC
  *   when `gc`), and the CPU time used so far (µs)
  * - `drain`: waits until the twin has applied the store's head; answers the gateway's fan-out counters
  * - `port` `{seconds}`: appends RATE reports/s straight through the store port (no HTTP, no writer)
@@ -18,6 +19,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Server } from 'socket.io';
 import { createKeyRegistry } from '../../src/access/keyRegistry.js';
 import { loadConfig } from '../../src/config.js';
@@ -48,7 +50,7 @@ import {
 
 type Command =
   | { cmd: 'start' }
-  | { cmd: 'rss'; gc: boolean }
+  | { cmd: 'rss'; gc: boolean; resetLoopDelay?: boolean }
   | { cmd: 'drain' }
   | { cmd: 'port'; seconds: number }
   | { cmd: 'raw'; seconds: number }
@@ -242,7 +244,14 @@ async function rawBroadcast(seconds: number) {
 }
 
 const mb = (bytes: number) => Math.round(bytes / 1e5) / 10;
-const memory = (gc: boolean) => {
+/** How late the server's event loop runs its callbacks: what a stalled thread adds to every delivery. */
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+
+const memory = (gc: boolean, resetLoopDelay = false) => {
+  const loopDelayP99Ms = loopDelay.percentile(99) / 1e6;
+  const loopDelayMaxMs = loopDelay.max / 1e6;
+  if (resetLoopDelay) loopDelay.reset();
   if (gc) (globalThis as { gc?: () => void }).gc?.();
   const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
   const { user, system } = process.cpuUsage();
@@ -253,13 +262,16 @@ const memory = (gc: boolean) => {
     external: mb(external),
     arrayBuffers: mb(arrayBuffers),
     cpuMicros: user + system,
+    loopDelayP99Ms,
+    loopDelayMaxMs,
   };
 };
 
 process.on('message', async (command: Command) => {
   try {
     if (command.cmd === 'start') process.send?.({ ok: true, ...(await start()) });
-    else if (command.cmd === 'rss') process.send?.({ ok: true, ...memory(command.gc) });
+    else if (command.cmd === 'rss')
+      process.send?.({ ok: true, ...memory(command.gc, command.resetLoopDelay) });
     else if (command.cmd === 'drain') {
       await drain();
       process.send?.({ ok: true, ...stats?.() });
