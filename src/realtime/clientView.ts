@@ -89,10 +89,11 @@ export function createClientView(): ClientView {
       let last = m.after;
       const end = m.position;
       const inOrder = (p: string) => {
-        if (comparePositions(p, last) < 0 || comparePositions(p, end) > 0) {
+        const sinceLast = comparePositions(p, last);
+        if (sinceLast < 0 || comparePositions(p, end) > 0) {
           duplicates.push(`change at ${p} outside (${m.after}, ${end}] or out of order`);
         }
-        if (comparePositions(p, last) > 0) last = p;
+        if (sinceLast > 0) last = p;
       };
       for (const change of m.changes) {
         if (change.op === 'moves') {

@@ -33,7 +33,8 @@ export interface MoveFields {
  */
 export function moveOf(patch: FeaturePatch, feature: TwinFeature): MoveFields | undefined {
   if (patch.properties) for (const key in patch.properties) if (!MOVED.has(key)) return undefined;
-  // `applyMove` rebuilds exactly these members (the patch says the held feature has the same ones).
+  // `applyMove` sets only the geometry and the four properties, so the feature may have no other members
+  // that could differ (the patch says the held feature has the same ones).
   for (const key in feature) if (!FEATURE_MEMBERS.has(key)) return undefined;
   const geometry = feature.geometry;
   if (geometry?.type !== 'Point') return undefined;
