@@ -300,7 +300,7 @@ resume(
       const ack = await pending;
       assert.ok(ack.ok);
       await until(() => view.position === live, 10_000, 'caught up');
-      const positions = changes.flatMap((m) => m.changes.map((c) => c.position));
+      const positions = changes.flatMap((m) => flatChanges(m.changes).map((c) => c.position));
       assert.equal(positions, [...missed, live].map(String));
       assert.equal(view.gaps, []);
       assert.equal(view.duplicates, []);

@@ -33,6 +33,19 @@ async function unrelatedEvent(store: EventStore) {
   });
 }
 
+/** A memory store holding the city and buildings b-0..b-5 (seven write-side events), and its writer. */
+async function cityWithSixBuildings() {
+  const store = createMemoryEventStore();
+  const writer = createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z') });
+  await writer.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
+  await writer.appendBatch(
+    CITY,
+    Array.from({ length: 6 }, (_, i) => buildingRegistered(`b-${i}`)),
+    ctx,
+  );
+  return { store, writer };
+}
+
 const Cache = suite('stream cache');
 
 Cache('creates new streams on a store that already holds events without reading each one', async () => {
@@ -106,14 +119,7 @@ Cache('learns from the feed the streams another process created meanwhile', asyn
 });
 
 Cache('on a store with more events than it scans, reads streams one by one as before', async () => {
-  const store = createMemoryEventStore();
-  const writer = createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z') });
-  await writer.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
-  await writer.appendBatch(
-    CITY,
-    Array.from({ length: 6 }, (_, i) => buildingRegistered(`b-${i}`)),
-    ctx,
-  );
+  const { store } = await cityWithSixBuildings();
   const { store: counted, reads } = counting(store);
   const loader = createCachedStoreLoader(counted, { maxScan: 5 });
   const session = await loader.begin();
@@ -127,14 +133,7 @@ Cache('on a store with more events than it scans, reads streams one by one as be
 Cache(
   'on a store larger than it scans, folds what another writer appended to a cached stream from the feed',
   async () => {
-    const store = createMemoryEventStore();
-    const writer = createWriter({ store, clock: fixedClock('2026-06-01T12:00:00Z') });
-    await writer.appendBatch(CITY, [{ ...squareCityRegistered, id: testId('city') }], ctx);
-    await writer.appendBatch(
-      CITY,
-      Array.from({ length: 6 }, (_, i) => buildingRegistered(`b-${i}`)),
-      ctx,
-    );
+    const { store } = await cityWithSixBuildings();
     const { store: counted, reads } = counting(store);
     const loader = createCachedStoreLoader(counted, { maxScan: 5 });
     const first = await (await loader.begin()).load('building-testville.b-3', 'building');
