@@ -1,5 +1,4 @@
 import { hash as oneShotHash } from 'node:crypto';
-import { recordedCanonicalText } from '../core/canonicalText.js';
 import type { NewEvent, RecordedEvent } from '../eventStore/port.js';
 import { canonicalJson, canonicalString } from './canonicalJson.js';
 
@@ -22,22 +21,24 @@ interface Hashable {
 /**
  * The hash of one event, over its canonical serialisation (metadata's own `hash` excluded). The text is
  * composed member by member, in the sorted key order RFC 8785 gives { data, metadata, revision, stream,
- * type }, so the data's canonical text can be one the writer already has (see core/canonicalText.ts).
+ * type }, so the data's canonical text can be one the writer already has (NewEvent.dataText).
  */
 export function eventHash(event: Hashable): string {
   const { hash: _ignored, ...metadata } = event.metadata;
-  return hashOf(event.stream, event.revision, event.type, event.data, metadata);
+  return hashOf(event.stream, event.revision, event.type, canonicalJson(event.data), metadata);
 }
 
-/** The hash over { data, metadata, revision, stream, type }, with `metadata` already without its `hash`. */
+/**
+ * The hash over { data, metadata, revision, stream, type }, given the data's canonical text and `metadata`
+ * already without its `hash`.
+ */
 function hashOf(
   stream: string,
   revision: number,
   type: string,
-  data: unknown,
+  dataText: string | undefined,
   metadata: Record<string, unknown>,
 ): string {
-  const dataText = recordedCanonicalText(data) ?? canonicalJson(data);
   // A member whose value JSON cannot hold (undefined) is left out, as canonicalJson leaves it out.
   const canonical = `{${dataText === undefined ? '' : `"data":${dataText},`}"metadata":${metadataText(metadata)},"revision":${canonicalJson(revision)},"stream":${canonicalJson(stream)},"type":${canonicalJson(type)}}`;
   // One-shot: no Hash object per event (the same SHA-256 over the same UTF-8 bytes)
@@ -96,10 +97,13 @@ export function sealEvents(
     const given = event.metadata ?? {};
     for (const key in given) if (key !== 'hash') metadata[key] = given[key];
     metadata.prevHash = previous;
-    const hash = hashOf(stream, firstRevision + i, event.type, event.data, metadata);
+    const dataText = event.dataText ?? canonicalJson(event.data);
+    const hash = hashOf(stream, firstRevision + i, event.type, dataText, metadata);
     metadata.hash = hash;
     previous = hash;
-    return { id: event.id, type: event.type, data: event.data, metadata };
+    const sealed: NewEvent = { id: event.id, type: event.type, data: event.data, metadata };
+    if (dataText !== undefined) sealed.dataText = dataText;
+    return sealed;
   });
 }
 

@@ -21,6 +21,12 @@ export interface NewEvent<Data = unknown, Meta = Record<string, unknown>> {
   type: string;
   data: Data;
   metadata: Meta;
+  /**
+   * The RFC 8785 canonical JSON of `data` (audit/canonicalJson.ts), when the caller already wrote it (the
+   * write path does, once per event while parsing): the hash chain hashes it and an adapter that stores JSON
+   * text stores it, instead of serialising `data` again. It must be exactly `canonicalJson(data)`.
+   */
+  dataText?: string;
 }
 
 /** An event as stored. */

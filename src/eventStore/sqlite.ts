@@ -337,7 +337,8 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
         prepared: write.events.map((event: NewEvent, i) => ({
           id: event.id.toLowerCase(),
           type: event.type,
-          data: toJsonText(event.data, `${prefix}events[${i}].data`),
+          // the caller's canonical text of the data when it has one (NewEvent.dataText), else written here
+          data: event.dataText ?? toJsonText(event.data, `${prefix}events[${i}].data`),
           metadata: toJsonText(event.metadata ?? {}, `${prefix}events[${i}].metadata`),
         })),
       };

@@ -1,4 +1,3 @@
-import { recordedCanonicalText } from '../core/canonicalText.js';
 import { ConcurrencyError, ValidationError } from '../core/errors.js';
 import { UUID_PATTERN } from '../core/ids.js';
 import type { ExpectedRevision, NewEvent, StreamWrite } from './port.js';
@@ -84,6 +83,11 @@ export function validateWrites(writes: StreamWrite[]): Array<Required<StreamWrit
           },
         ]);
       }
+      if (event.dataText !== undefined && typeof event.dataText !== 'string') {
+        throw new ValidationError("An event's dataText must be the JSON text of its data", [
+          { field: `${field}.dataText`, value: typeof event.dataText, message: 'must be a string', index: i },
+        ]);
+      }
     });
     return {
       stream: write.stream,
@@ -95,9 +99,6 @@ export function validateWrites(writes: StreamWrite[]): Array<Required<StreamWrit
 
 /** JSON text of an event's data or metadata; throws ValidationError naming the field when it is not JSON. */
 export function toJsonText(value: unknown, field: string): string {
-  // The writer's canonical text of the value (valid JSON of the same value), when it has one
-  const recorded = recordedCanonicalText(value);
-  if (recorded !== undefined) return recorded;
   let text: string | undefined;
   try {
     text = JSON.stringify(value === undefined ? null : value);

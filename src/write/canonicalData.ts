@@ -28,6 +28,7 @@ const defOf = (schema: unknown): Def => (schema as { _zod: { def: Def } })._zod.
 
 const generic: Node = { write: canonicalJson, numberTree: false };
 const stringify: CanonicalWriter = (value) => JSON.stringify(value);
+const stringNode: Node = { write: (v) => canonicalString(v as string), numberTree: false };
 
 /** Compiles the canonical writer of a schema's parsed values, or undefined. */
 export function compileCanonicalWriter(schema: z.ZodType): CanonicalWriter | undefined {
@@ -38,14 +39,18 @@ function compile(schema: unknown): Node | undefined {
   const def = defOf(schema);
   switch (def.type) {
     case 'string':
-      return { write: (v) => canonicalString(v as string), numberTree: false };
+      return stringNode;
     case 'number':
       // a parsed number is finite: written as JSON.stringify (and canonicalJson) write it
       return { write: (v) => `${v as number}`, numberTree: true };
     case 'boolean':
       return { write: (v) => (v ? 'true' : 'false'), numberTree: false };
     case 'literal':
-    case 'enum':
+    case 'enum': {
+      // a value of a set of strings (most enums) is a string: written without asking what it is
+      const values = def.type === 'enum' ? Object.values(def.entries as object) : (def.values as unknown[]);
+      return values.every((v) => typeof v === 'string') ? stringNode : generic;
+    }
     case 'unknown':
     case 'any':
     case 'pipe':

@@ -1,5 +1,4 @@
 import type { ZodType } from 'zod';
-import { recordCanonicalText } from '../core/canonicalText.js';
 import { type FieldIssue, ValidationError } from '../core/errors.js';
 import { newId } from '../core/ids.js';
 import { validationErrorFromZod } from '../core/zodIssues.js';
@@ -23,6 +22,8 @@ export interface ParsedItem {
   id: string;
   idGiven: boolean;
   event: DomainEvent;
+  /** The canonical JSON of `event.data` (carried to the hash and the store's row); undefined when not written. */
+  dataText: string | undefined;
   kind: StreamKindOfEvent;
   entityId: string | undefined;
   stream: string;
@@ -84,11 +85,9 @@ export function parseItem(city: string, input: unknown, index: number, now: Date
     }
     data = parsed.data;
   }
-  // The data's canonical JSON, written once here for the hash and the store's row (core/canonicalText.ts)
-  if (canonical && typeof data === 'object' && data !== null) {
-    const text = canonicalText(canonical, data);
-    if (text !== undefined) recordCanonicalText(data, text);
-  }
+  // The data's canonical JSON, written once here for the hash and the store's row (NewEvent.dataText)
+  const dataText =
+    canonical && typeof data === 'object' && data !== null ? canonicalText(canonical, data) : undefined;
   if (item.occurredAt && Date.parse(item.occurredAt) > now.getTime() + FUTURE_TOLERANCE_MS) {
     fail(index, 'occurredAt', item.occurredAt, `is in the future (now is ${now.toISOString()})`);
   }
@@ -112,6 +111,7 @@ export function parseItem(city: string, input: unknown, index: number, now: Date
     id: item.id ?? newId(),
     idGiven: item.id !== undefined,
     event: { type: item.type, data } as DomainEvent,
+    dataText,
     kind: definition.kind,
     entityId: definition.kind === 'city' ? undefined : item.entityId,
     stream,

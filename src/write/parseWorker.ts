@@ -6,7 +6,6 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { canonicalJson } from '../audit/canonicalJson.js';
-import { recordedCanonicalText } from '../core/canonicalText.js';
 import { AppError } from '../core/errors.js';
 import { parseBatchBody } from './batchBody.js';
 import { type ParsedItem, parseItems } from './parseItems.js';
@@ -18,7 +17,7 @@ function toWire(item: ParsedItem): WireItem {
     id: item.id,
     idGiven: item.idGiven,
     type: item.event.type,
-    dataText: recordedCanonicalText(item.event.data) ?? canonicalJson(item.event.data) ?? 'null',
+    dataText: item.dataText ?? canonicalJson(item.event.data) ?? 'null',
     kind: item.kind,
     entityId: item.entityId,
     stream: item.stream,

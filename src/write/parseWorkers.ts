@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { recordCanonicalText } from '../core/canonicalText.js';
 import { AppError, UnavailableError, ValidationError } from '../core/errors.js';
 import type { DomainEvent } from '../domain/events.js';
 import { type ParsedBody, parseBatchBody } from './batchBody.js';
@@ -53,7 +52,7 @@ const workerModule = new URL(
  * every other request) spends no time on schema validation: with several requests in flight, the next
  * batch is parsed while the current one is appended. A batch is split into chunks over the workers; the
  * answer is exactly what parseItems gives in process (same items, same errors with index, field and value).
- * Each item's data comes back as its canonical JSON text, recorded for the hash and the store (canonicalText.ts).
+ * Each item's data comes back as its canonical JSON text, carried on to the hash and the store (NewEvent.dataText).
  */
 export function createParseWorkers(options: ParseWorkersOptions): ItemParser {
   const minItems = options.minItems ?? 32;
@@ -176,15 +175,14 @@ function toBody(answers: Answer[]): ParsedBody {
   };
 }
 
-/** A worker's item as the pipeline's ParsedItem; its data is parsed from, and remembered with, its canonical text. */
+/** A worker's item as the pipeline's ParsedItem; its data is parsed from, and carries, its canonical text. */
 function fromWire(item: WireItem): ParsedItem {
-  const data: unknown = JSON.parse(item.dataText);
-  if (typeof data === 'object' && data !== null) recordCanonicalText(data, item.dataText);
   return {
     index: item.index,
     id: item.id,
     idGiven: item.idGiven,
-    event: { type: item.type, data } as DomainEvent,
+    event: { type: item.type, data: JSON.parse(item.dataText) } as DomainEvent,
+    dataText: item.dataText,
     kind: item.kind,
     entityId: item.entityId,
     stream: item.stream,

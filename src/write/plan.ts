@@ -65,9 +65,16 @@ export async function planParsed(
     for (const ref of referencedEntities(item.event))
       needed.set(entityStream(ref.kind, city, ref.entityId), ref.kind);
   }
-  const loadedList = await Promise.all([...needed].map(([stream, kind]) => loader.load(stream, kind)));
-  const loaded = new Map(loadedList.map((l) => [l.stream, l]));
-  const states = new Map<string, WriteState>(loadedList.map((l) => [l.stream, l.state]));
+  const loaded = new Map<string, LoadedStream>();
+  const reads: Promise<void>[] = [];
+  for (const [stream, kind] of needed) {
+    const found = loader.load(stream, kind);
+    if (found instanceof Promise) reads.push(found.then((l) => void loaded.set(stream, l)));
+    else loaded.set(stream, found);
+  }
+  if (reads.length > 0) await Promise.all(reads);
+  const states = new Map<string, WriteState>();
+  for (const [stream, l] of loaded) states.set(stream, l.state);
 
   const writes = new Map<string, PlannedWrite>();
   const duplicates: ItemResult[] = [];
@@ -121,13 +128,16 @@ export async function planParsed(
     }
     for (let i = 0; i < decided.length; i++) {
       const event = decided[i]!;
-      write.events.push({
+      const planned: NewEvent<unknown, EventMetadata> = {
         // One proposed item normally yields one event, which keeps the item's id.
         id: i === 0 ? item.id : newId(),
         type: event.type,
         data: event.data,
         metadata: metadataFor(item, ctx),
-      });
+      };
+      // The text written while parsing still says the data when the rules kept the item's data as it was
+      if (item.dataText !== undefined && event.data === item.event.data) planned.dataText = item.dataText;
+      write.events.push(planned);
       write.indexes.push(item.index);
       write.idGiven.push(i === 0 && item.idGiven);
     }

@@ -43,7 +43,8 @@ export function rememberId(loaded: LoadedStream, id: string, at: StoredAt): void
  * a scenario supplies states from the real stream up to its fork plus its overlay.
  */
 export interface StateLoader {
-  load(stream: string, kind: StreamKindOfEvent): Promise<LoadedStream>;
+  /** The stream's state; directly when the loader has it at hand (no promise per stream of a batch). */
+  load(stream: string, kind: StreamKindOfEvent): LoadedStream | Promise<LoadedStream>;
 }
 
 /** Folds recorded events (in revision order) into a LoadedStream. */

@@ -136,7 +136,8 @@ export function createCachedStoreLoader(
       const namesAtBegin = names;
       const seenAtBegin = seen;
       return {
-        async load(stream: string, kind: StreamKindOfEvent) {
+        // Cached and known-new streams are answered directly; only a read from the store is awaited.
+        load(stream: string, kind: StreamKindOfEvent) {
           const cached = cache.get(stream);
           if (cached) {
             remember(cached);
@@ -148,11 +149,13 @@ export function createCachedStoreLoader(
             remember(fresh);
             return fresh;
           }
-          const events = [];
-          for await (const event of store.readStream(stream)) events.push(event);
-          const loaded = foldStream(stream, kind, events);
-          remember(loaded);
-          return loaded;
+          return (async () => {
+            const events = [];
+            for await (const event of store.readStream(stream)) events.push(event);
+            const loaded = foldStream(stream, kind, events);
+            remember(loaded);
+            return loaded;
+          })();
         },
 
         committed(appended) {

@@ -1,6 +1,5 @@
 import { canonicalJson } from '../audit/canonicalJson.js';
 import { sealEvents } from '../audit/hashChain.js';
-import { recordCanonicalText, recordedCanonicalText } from '../core/canonicalText.js';
 import type { Clock } from '../core/clock.js';
 import { ConcurrencyError } from '../core/errors.js';
 import { assertCityId } from '../domain/streams.js';
@@ -76,7 +75,7 @@ export function createWriter(options: WriterOptions): Writer {
     const plan = await planParsed(city, parsed, ctx, session ?? options.loader!);
     const results: ItemResult[] = [...plan.duplicates];
     if (plan.writes.length > 0) {
-      rememberDataTexts(plan.writes);
+      writeDataTexts(plan.writes);
       const sealed = plan.writes.map((w) =>
         sealEvents(w.stream, w.baseRevision + 1, w.prevHash, w.events as NewEvent[]),
       );
@@ -173,16 +172,15 @@ export function createWriter(options: WriterOptions): Writer {
 }
 
 /**
- * Records each event's data as its canonical JSON (unless the parse workers already did), so the hash and
- * the store's row are written from one serialisation (see core/canonicalText.ts).
+ * Gives each event its data's canonical JSON (NewEvent.dataText) unless parsing already wrote it (events
+ * the rules made themselves), so the hash and the store's row are written from one serialisation.
  */
-function rememberDataTexts(writes: PlannedWrite[]): void {
+function writeDataTexts(writes: PlannedWrite[]): void {
   for (const write of writes) {
     for (const event of write.events) {
-      const data = event.data;
-      if (typeof data !== 'object' || data === null || recordedCanonicalText(data) !== undefined) continue;
-      const text = canonicalJson(data);
-      if (text !== undefined) recordCanonicalText(data, text);
+      if (event.dataText !== undefined) continue;
+      const text = canonicalJson(event.data);
+      if (text !== undefined) event.dataText = text;
     }
   }
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { RecordedEvent } from '../../src/eventStore/port.js';
@@ -153,3 +154,59 @@ processes(
 );
 
 processes.run();
+
+const dataText = suite<{ dir: string; path: string }>('sqlite event store: an event given its data text', {
+  dir: '',
+  path: '',
+});
+dataText.before.each(async (ctx) => {
+  ctx.dir = await mkdtemp(join(tmpdir(), 'urban-twin-datatext-'));
+  ctx.path = join(ctx.dir, 'events.sqlite');
+});
+dataText.after.each(async (ctx) => {
+  await rm(ctx.dir, { recursive: true, force: true });
+});
+
+dataText('is stored as that text, not serialised again', async ({ path }) => {
+  const store = createSqliteEventStore(path);
+  try {
+    // JSON.stringify would write {"b":1,"a":[1,2]}; the canonical text given sorts the keys
+    const data = { b: 1, a: [1, 2] };
+    await store.append('thing-1', [
+      {
+        id: '0b9f2a52-5c43-4d52-9a39-6a4b3a1e8f01',
+        type: 'ThingHappened',
+        data,
+        metadata: {},
+        dataText: '{"a":[1,2],"b":1}',
+      },
+    ]);
+    const db = new Database(path, { readonly: true });
+    const stored = db.prepare('SELECT data FROM events').pluck().get();
+    db.close();
+    assert.is(stored, '{"a":[1,2],"b":1}');
+    const read: RecordedEvent[] = [];
+    for await (const event of store.readStream('thing-1')) read.push(event);
+    assert.equal(read[0]!.data, { a: [1, 2], b: 1 });
+  } finally {
+    await store.close();
+  }
+});
+
+dataText('that is not a string rejects the append, which writes nothing', async ({ path }) => {
+  const store = createSqliteEventStore(path);
+  try {
+    const bad = { id: '0b9f2a52-5c43-4d52-9a39-6a4b3a1e8f02', type: 'ThingHappened', data: {}, metadata: {} };
+    const error = await store.append('thing-1', [{ ...bad, dataText: 42 as unknown as string }]).then(
+      () => undefined,
+      (e: unknown) => e as { issues?: { field: string }[] },
+    );
+    assert.ok(error, 'the append was rejected');
+    assert.is(error!.issues?.[0]?.field, 'events[0].dataText');
+    assert.is(await store.headPosition(), undefined);
+  } finally {
+    await store.close();
+  }
+});
+
+dataText.run();

@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { generateCity, SEEDED_CITY_IDS } from '../../seeds/generate.js';
 import { createRng } from '../../seeds/prng.js';
 import { canonicalJson } from '../../src/audit/canonicalJson.js';
-import { recordedCanonicalText } from '../../src/core/canonicalText.js';
 import { EVENT_SCHEMAS, eventDefinition } from '../../src/domain/events.js';
 import { compileCanonicalWriter } from '../../src/write/canonicalData.js';
 import { parseItem } from '../../src/write/parseItems.js';
@@ -47,6 +46,9 @@ Writer(
       pair: z.tuple([z.number(), z.string()]),
       point: z.tuple([z.number(), z.number()]),
       nested: z.strictObject({ b: z.boolean(), a: z.enum(['x', 'y']), é: z.number().optional() }),
+      label: z.enum(['plain', 'quote " and \\ backslash', 'tab\tnew\nline', 'ăîșțâ €']),
+      tag: z.literal(['on', '\u0001off']),
+      level: z.literal([1, 2.5]),
     });
     const write = compileCanonicalWriter(schema)!;
     const rng = createRng('canonical-data');
@@ -69,6 +71,9 @@ Writer(
         pair: [rng.pick(numbers), rng.pick(strings)],
         point: [rng.pick(numbers), rng.pick(numbers)],
         nested: { b: rng.chance(0.5), a: rng.pick(['x', 'y']), ...(rng.chance(0.5) ? { é: 1 } : {}) },
+        label: rng.pick(['plain', 'quote " and \\ backslash', 'tab\tnew\nline', 'ăîșțâ €']),
+        tag: rng.pick(['on', '\u0001off']),
+        level: rng.pick([1, 2.5]),
       };
       if (rng.chance(0.5)) value.name = rng.pick(strings);
       if (rng.chance(0.3)) value.note = rng.chance(0.5) ? null : undefined;
@@ -78,7 +83,7 @@ Writer(
   },
 );
 
-Writer('parsing an item records its data text, the one the hash and the store then use', () => {
+Writer('parsing an item writes its data text, the one the hash and the store then use', () => {
   const { city, event } = seeded.find((s) => s.event.type === 'BuildingRegistered')!;
   const item = parseItem(
     city,
@@ -86,7 +91,7 @@ Writer('parsing an item records its data text, the one the hash and the store th
     0,
     new Date('2030-01-01T00:00:00Z'),
   );
-  assert.is(recordedCanonicalText(item.event.data), canonicalJson(item.event.data));
+  assert.is(item.dataText, canonicalJson(item.event.data));
 });
 
 Writer.run();
