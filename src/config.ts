@@ -22,6 +22,8 @@ export const configSchema = z
     HOST: z.string().min(1).default('0.0.0.0'),
     /** Where the SQLite file (and snapshots) live. */
     DATA_DIR: z.string().min(1).default('./data'),
+    /** The server appends to the SQLite file on a thread of its own, off the event loop (README "Event store"). */
+    SQLITE_WRITER_THREAD: bool(false),
     /** Most events one ingest request may carry. */
     MAX_BATCH_SIZE: int(5_000, 1, 100_000),
     /** Worker threads that parse ingested batches off the event loop (0 = parse in process). */

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
   const store = await createEventStore({
     kind: config.EVENT_STORE,
     dataDir: config.DATA_DIR,
+    sqliteWriterThread: config.SQLITE_WRITER_THREAD,
     ...(config.EVENTSTORE_URL ? { eventstoreUrl: config.EVENTSTORE_URL } : {}),
   });
   onShutdown('event store', () => store.close());

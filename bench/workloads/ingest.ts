@@ -27,6 +27,18 @@ import { createWriter } from '../../src/write/writer.js';
 import { type BenchResult, percentile, result, timeIt, type Workload } from '../harness.js';
 
 const BATCH = 1_000;
+
+/**
+ * A SQLite store as the server opens it (src/main.ts: the writer thread as SQLITE_WRITER_THREAD says, off by
+ * default), for the port's baseline and for the pipelines alike, so they are compared on the same store.
+ */
+async function serverStore(path: string) {
+  const { SQLITE_WRITER_THREAD } = loadConfig({ SQLITE_WRITER_THREAD: process.env.SQLITE_WRITER_THREAD });
+  const store = createSqliteEventStore(path, { writerThread: SQLITE_WRITER_THREAD });
+  // Timed from the first append on: the thread has started by then, as in a server that has been running
+  await store.writerThreadReady();
+  return store;
+}
 const CITY = 'bucharest';
 /** Feeders posting side by side in the second HTTP run. */
 const FEEDERS = 4;
@@ -117,7 +129,7 @@ function seedBatches(scale: number) {
 }
 
 async function appendThroughPort(path: string, writes: StreamWrite[][]): Promise<number> {
-  const store = createSqliteEventStore(path);
+  const store = await serverStore(path);
   const { seconds } = await timeIt(async () => {
     for (const batch of writes) await store.appendMany(batch);
   });
@@ -127,7 +139,7 @@ async function appendThroughPort(path: string, writes: StreamWrite[][]): Promise
 
 /** The same batches through the write pipeline in process: what HTTP and JSON add is the difference. */
 async function ingestInProcess(path: string, batches: ReturnType<typeof seedBatches>['batches'], now: Date) {
-  const store = createSqliteEventStore(path);
+  const store = await serverStore(path);
   const writer = createWriter({ store, clock: fixedClock(now) });
   const items = batches.map((batch) =>
     batch.map((e) => ({
@@ -155,7 +167,7 @@ function postFromChildProcess(command: {
   headers: Record<string, string>;
   prelude?: string;
   files: string[];
-}): Promise<{ seconds: number; latencies: number[] }> {
+}): Promise<{ seconds: number; latencies: number[]; cpuSeconds: number }> {
   const client = fork(join(dirname(fileURLToPath(import.meta.url)), 'ingestClient.ts'), [], {
     execArgv: ['--import', 'tsx'],
   });
@@ -164,8 +176,10 @@ function postFromChildProcess(command: {
     client.once('exit', (code) =>
       reject(new Error(`the ingest client exited with ${code} before answering`)),
     );
-    client.once('message', (reply: { ok: boolean; error?: string; seconds: number; latencies: number[] }) =>
-      reply.ok ? resolve(reply) : reject(new Error(reply.error)),
+    client.once(
+      'message',
+      (reply: { ok: boolean; error?: string; seconds: number; latencies: number[]; cpuSeconds: number }) =>
+        reply.ok ? resolve(reply) : reject(new Error(reply.error)),
     );
     client.send(command);
   });
@@ -179,7 +193,7 @@ async function ingestOverHttp(
   prelude: string[] = [],
   parseWorkers?: number,
 ) {
-  const store = createSqliteEventStore(path);
+  const store = await serverStore(path);
   const clock = fixedClock(now);
   const { key } = await createKeyRegistry(store, { clock }).create(
     { role: 'operator', cities: [CITY], label: 'bench' },
@@ -274,6 +288,14 @@ export const ingestWorkload: Workload = {
           value: events.length / writerSeconds,
           unit: 'events/s',
           baseline: portRate,
+        }),
+        result({
+          workload: 'ingest',
+          // The feeder shares this machine's cores with the server: what it takes of them
+          metric: 'feeder process CPU in the one-feeder HTTP run (cores)',
+          value: http.cpuSeconds / http.seconds,
+          unit: 'cores',
+          baseline: null,
         }),
         result({
           workload: 'ingest',

@@ -3,8 +3,9 @@
  * requests and reading answers does not run on the server's core. Driven over IPC by bench/workloads/ingest.ts:
  * it receives `{url, headers, prelude?, files}` where each file holds one feeder's request bodies, one per line. Each
  * feeder posts its bodies one after the other (a batch waits for the previous answer, as a feeder whose
- * batches depend on each other must); the feeders run side by side. Answers `{ok, seconds, latencies}`
- * (seconds: until the last feeder is done) or `{ok: false, error}`.
+ * batches depend on each other must); the feeders run side by side. Answers `{ok, seconds, latencies,
+ * cpuSeconds}` (seconds: until the last feeder is done; cpuSeconds: this process's CPU meanwhile) or
+ * `{ok: false, error}`.
  */
 import { readFileSync } from 'node:fs';
 
@@ -31,10 +32,13 @@ process.on('message', async ({ url, headers, prelude, files }: Command) => {
       }
     };
     const started = process.hrtime.bigint();
+    const cpuAtStart = process.cpuUsage();
     if (prelude) await feed(lines(prelude));
     await Promise.all(feeds.map(feed));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    process.send?.({ ok: true, seconds, latencies }, () => process.exit(0));
+    const cpu = process.cpuUsage(cpuAtStart);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    process.send?.({ ok: true, seconds, latencies, cpuSeconds }, () => process.exit(0));
   } catch (error) {
     process.send?.({ ok: false, error: (error as Error).message }, () => process.exit(1));
   }

@@ -57,7 +57,10 @@ type Command =
   | { cmd: 'close' };
 
 const dir = mkdtempSync(join(tmpdir(), 'urban-twin-live-'));
-const store = createSqliteEventStore(join(dir, 'events.sqlite'));
+// As the server opens it (src/main.ts): appends on the writer thread when SQLITE_WRITER_THREAD=true
+const store = createSqliteEventStore(join(dir, 'events.sqlite'), {
+  writerThread: loadConfig({ SQLITE_WRITER_THREAD: process.env.SQLITE_WRITER_THREAD }).SQLITE_WRITER_THREAD,
+});
 const writer = createWriter({ store, clock: systemClock });
 const keys = createKeyRegistry(store);
 const runner = createProjectionRunner({ store, snapshotEveryEvents: Number.POSITIVE_INFINITY });
@@ -68,6 +71,7 @@ let io: Server | undefined;
 let stats: (() => { groups: number; sharedSends: number; ownSends: number }) | undefined;
 
 async function start() {
+  await store.writerThreadReady();
   const operator = (
     await keys.create({ role: 'operator', cities: [CITY] }, { actor: 'bench', source: 'bench' })
   ).key;

@@ -108,6 +108,55 @@ export class UnavailableError extends AppError {
 }
 
 /** For exhaustive switches over discriminated unions. */
+/**
+ * An error as it crosses between threads (a structured clone keeps no class): an AppError's parts, or
+ * (`bug`) an unexpected error's message.
+ */
+export interface WireError {
+  status: number;
+  code: string;
+  message: string;
+  issues?: FieldIssue[];
+  extra?: Record<string, unknown>;
+  bug?: boolean;
+}
+
+export function errorToWire(error: unknown): WireError {
+  if (error instanceof AppError) {
+    return {
+      status: error.status,
+      code: error.code,
+      message: error.message,
+      issues: error.issues,
+      extra: error.extra,
+    };
+  }
+  return { status: 500, code: 'internal', message: (error as Error)?.message ?? String(error), bug: true };
+}
+
+/** The error a thread reported, as the class its code stands for (callers test `instanceof`). */
+export function errorFromWire(wire: WireError): Error {
+  if (wire.bug) return new Error(wire.message);
+  const issues = wire.issues ?? [];
+  const extra = wire.extra ?? {};
+  switch (wire.code) {
+    case 'validation-error':
+      return new ValidationError(wire.message, issues);
+    case 'domain-rule-violated':
+      return new DomainRuleError(wire.message, issues);
+    case 'conflict':
+      return new ConflictError(wire.message, issues);
+    case 'payload-too-large':
+      return new PayloadTooLargeError(wire.message, issues);
+    case 'unavailable':
+      return new UnavailableError(wire.message);
+    case 'concurrency-conflict':
+      return new ConcurrencyError(String(extra.stream), String(extra.expected), String(extra.actual));
+    default:
+      return new AppError(wire.status, wire.code, wire.message, issues, extra);
+  }
+}
+
 export function assertNever(value: never, what = 'value'): never {
   throw new Error(`Unexpected ${what}: ${JSON.stringify(value)}`);
 }

@@ -11,6 +11,8 @@ export interface CreateEventStoreOptions {
   sqlitePath?: string;
   /** See SqliteEventStoreOptions.synchronous; default `normal`. */
   sqliteSynchronous?: SqliteEventStoreOptions['synchronous'];
+  /** See SqliteEventStoreOptions.writerThread; default false. */
+  sqliteWriterThread?: boolean;
   /** EventStoreDB connection string, required for `esdb`. */
   eventstoreUrl?: string;
 }
@@ -31,6 +33,7 @@ export async function createEventStore(options: CreateEventStoreOptions): Promis
     case 'sqlite': {
       const sqliteOptions: SqliteEventStoreOptions = {};
       if (options.sqliteSynchronous) sqliteOptions.synchronous = options.sqliteSynchronous;
+      if (options.sqliteWriterThread) sqliteOptions.writerThread = true;
       return createSqliteEventStore(sqlitePathOf(options), sqliteOptions);
     }
     case 'esdb': {

@@ -1,5 +1,5 @@
 import { ConcurrencyError, ConflictError } from '../core/errors.js';
-import type { AppendResult, ExpectedRevision, NewEvent } from './port.js';
+import type { AppendResult, ExpectedRevision } from './port.js';
 
 /** Where an already stored event of the write's stream lives. */
 export interface StoredLocation {
@@ -41,7 +41,7 @@ export function idempotencyProbe(
  */
 export function resolveAlreadyStored(
   stream: string,
-  events: NewEvent[],
+  events: ReadonlyArray<{ id: string }>,
   expected: ExpectedRevision,
   found: Array<StoredLocation | undefined>,
   currentRevision: number | undefined,

@@ -4,12 +4,6 @@ import Database from 'better-sqlite3';
 import { UnavailableError } from '../core/errors.js';
 import { createCatchUpSubscription, type FeedSource } from './catchUpSubscription.js';
 import { normaliseFilter } from './filter.js';
-import {
-  type IdempotencyProbe,
-  idempotencyProbe,
-  resolveAlreadyStored,
-  type StoredLocation,
-} from './idempotency.js';
 import { pagedIterable } from './pagedIterable.js';
 import type {
   AppendResult,
@@ -24,10 +18,12 @@ import type {
   Subscription,
 } from './port.js';
 import { checkPosition, resolveReadAll, resolveReadStream, resolveSubscribeFrom } from './readOptions.js';
+import { type AppendOutcome, createSqliteAppender, type PreparedWrite } from './sqliteAppend.js';
 import { EVENT_COLUMNS, type EventRow, feedQueryKey, feedQuerySql } from './sqliteFeedQuery.js';
 import { openSqliteReadAhead } from './sqliteReadAhead.js';
+import { type SqliteWriterThread, startSqliteWriterThread } from './sqliteWriterThread.js';
 import { startWalCheckpointer, type WalCheckpointer } from './walCheckpointer.js';
-import { assertExpectedRevision, toJsonText, validateWrites } from './writeChecks.js';
+import { toJsonText, validateWrites } from './writeChecks.js';
 
 export interface SqliteEventStoreOptions {
   /**
@@ -51,6 +47,12 @@ export interface SqliteEventStoreOptions {
    * SQLite's automatic checkpoint kept as a backstop at 4,000 pages. Default true; not for `:memory:` stores.
    */
   backgroundCheckpoints?: boolean;
+  /**
+   * Appends run on a thread of their own (sqliteWriterThread.ts, its own connection) once it has opened the
+   * file, so the calling thread's event loop does not step SQLite's inserts and commits. Default false (the
+   * server's `SQLITE_WRITER_THREAD`; README "Event store" has the trade-off measured). Not for `:memory:`.
+   */
+  writerThread?: boolean;
   /** Clock for recordedAt. */
   now?: () => Date;
 }
@@ -99,25 +101,31 @@ function rowToEvent(row: Row, stream: string): RecordedEvent {
   };
 }
 
-/** A prepared, serialised event: JSON text is produced before the write lock is taken. */
-interface PreparedEvent {
-  id: string;
-  type: string;
-  data: string;
-  metadata: string;
-}
-
 /**
  * The embedded event store on one SQLite file (WAL). Every append call is one IMMEDIATE transaction, so
  * appendMany is atomic across streams and positions are assigned in commit order, also across processes
  * sharing the file. Streams get an integer id (table `streams`) so the per-stream index stays compact.
  * @example const store = createSqliteEventStore('data/events.sqlite');
  */
-export function createSqliteEventStore(path: string, options: SqliteEventStoreOptions = {}): EventStore {
+/** The SQLite store: the port, and the writer thread's readiness (see SqliteEventStoreOptions.writerThread). */
+export interface SqliteEventStore extends EventStore {
+  /**
+   * Starts the writer thread if the store has one and it is not started yet; resolves true once appends go
+   * to it, false when they do not (none asked for, `:memory:`, or it failed).
+   */
+  writerThreadReady(): Promise<boolean>;
+}
+
+export function createSqliteEventStore(
+  path: string,
+  options: SqliteEventStoreOptions = {},
+): SqliteEventStore {
   const now = options.now ?? (() => new Date());
   const pageSize = options.pageSize ?? 1_000;
   const readAheadMinEvents = options.readAheadMinEvents ?? 50_000;
   const backgroundCheckpoints = path !== ':memory:' && (options.backgroundCheckpoints ?? true);
+  const useWriterThread = path !== ':memory:' && (options.writerThread ?? false);
+  const synchronous = options.synchronous === 'full' ? 'FULL' : 'NORMAL';
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
   try {
@@ -125,7 +133,7 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
     // while switching to WAL and creating the schema below.
     db = new Database(path, { timeout: 10_000 });
     db.pragma('journal_mode = WAL');
-    db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma(`synchronous = ${synchronous}`);
     db.pragma('cache_size = -65536');
     db.exec(SCHEMA);
   } catch (error) {
@@ -134,25 +142,6 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
 
   const stmt = {
     streamId: db.prepare('SELECT stream_id FROM streams WHERE name = ?').pluck(),
-    insertStream: db.prepare('INSERT INTO streams (name) VALUES (?)'),
-    lastRevision: db.prepare('SELECT max(revision) FROM events WHERE stream_id = ?').pluck(),
-    atRevisions: db
-      .prepare(
-        'SELECT revision, position, id FROM events WHERE stream_id = ? AND revision >= ? ORDER BY revision LIMIT ?',
-      )
-      .raw(),
-    // Only for `any` / `stream_exists` appends: scans the stream's index range, compares ids in SQLite.
-    byIds: db
-      .prepare(
-        'SELECT revision, position, id FROM events WHERE stream_id = ? AND id IN (SELECT value FROM json_each(?))',
-      )
-      .raw(),
-    lastPositionOfStream: db
-      .prepare('SELECT position FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1')
-      .pluck(),
-    insertEvent: db.prepare(
-      'INSERT INTO events (stream_id, revision, id, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    ),
     head: db.prepare('SELECT max(position) FROM events').pluck(),
     streamName: db.prepare('SELECT name FROM streams WHERE stream_id = ?').pluck(),
     streamForwards: db
@@ -227,92 +216,6 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
     if (closed) throw new UnavailableError('The SQLite event store is closed');
   };
 
-  function lookUpStored(
-    streamId: number,
-    events: PreparedEvent[],
-    probe: IdempotencyProbe,
-  ): Array<StoredLocation | undefined> {
-    if (probe.kind === 'none') return [];
-    if (probe.kind === 'ids') {
-      const rows = stmt.byIds.all(streamId, JSON.stringify(events.map((e) => e.id))) as Array<
-        [number, number, string]
-      >;
-      const byId = new Map(
-        rows.map(([revision, position, id]) => [id, { id, revision, position: BigInt(position) }]),
-      );
-      return events.map((e) => byId.get(e.id));
-    }
-    const rows = stmt.atRevisions.all(streamId, probe.from, events.length) as Array<[number, number, string]>;
-    return events.map((e, i) => {
-      const row = rows[i];
-      return row && row[0] === probe.from + i && row[2] === e.id
-        ? { id: row[2], revision: row[0], position: BigInt(row[1]) }
-        : undefined;
-    });
-  }
-
-  const appendTransaction = db.transaction(
-    (writes: Array<Required<StreamWrite> & { prepared: PreparedEvent[] }>, recordedAt: string) => {
-      const results: AppendResult[] = [];
-      const newStreams = new Map<string, number>();
-      const planned = new Map<number, number>();
-      for (const write of writes) {
-        let streamId = newStreams.get(write.stream) ?? lookUpStreamId(write.stream);
-        let current: number | undefined;
-        if (streamId !== undefined) {
-          current = planned.get(streamId) ?? (stmt.lastRevision.get(streamId) as number | null) ?? undefined;
-        }
-        if (streamId !== undefined) {
-          const probe = idempotencyProbe(write.expectedRevision, current, write.prepared.length);
-          const found = lookUpStored(streamId, write.prepared, probe);
-          const original = resolveAlreadyStored(
-            write.stream,
-            write.events,
-            write.expectedRevision,
-            found,
-            current,
-          );
-          if (original) {
-            results.push(original);
-            continue;
-          }
-        }
-        assertExpectedRevision(write.stream, write.expectedRevision, current);
-        if (write.prepared.length === 0) {
-          const last =
-            streamId === undefined ? undefined : (stmt.lastPositionOfStream.get(streamId) as number);
-          results.push({
-            stream: write.stream,
-            nextExpectedRevision: current ?? -1,
-            position: last === undefined ? 0n : BigInt(last),
-          });
-          continue;
-        }
-        if (streamId === undefined) {
-          streamId = Number(stmt.insertStream.run(write.stream).lastInsertRowid);
-          newStreams.set(write.stream, streamId);
-        }
-        let revision = current ?? -1;
-        let position: number | bigint = 0;
-        for (const e of write.prepared) {
-          revision++;
-          position = stmt.insertEvent.run(
-            streamId,
-            revision,
-            e.id,
-            e.type,
-            e.data,
-            e.metadata,
-            recordedAt,
-          ).lastInsertRowid;
-        }
-        planned.set(streamId, revision);
-        results.push({ stream: write.stream, nextExpectedRevision: revision, position: BigInt(position) });
-      }
-      return { results, newStreams };
-    },
-  );
-
   let checkpointer: Promise<WalCheckpointer | undefined> | undefined;
   /** Hands checkpoints to their thread on the first append (a store that only reads needs none). */
   const startCheckpointer = () => {
@@ -327,28 +230,48 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
     });
   };
 
-  function appendWrites(writes: StreamWrite[]): AppendResult[] {
+  const appender = createSqliteAppender(db);
+  let writerThread: SqliteWriterThread | undefined;
+  /** Starts the writer thread on the first append, when asked for (a store that only reads needs none). */
+  const startWriterThread = () => {
+    if (writerThread || !useWriterThread) return;
+    writerThread = startSqliteWriterThread({
+      path: resolve(path),
+      synchronous: synchronous,
+      autocheckpointPages: backgroundCheckpoints ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES,
+    });
+  };
+
+  /** Checks and serialises the writes here, then appends them on the writer thread or on this connection. */
+  function appendWrites(writes: StreamWrite[]): AppendResult[] | Promise<AppendResult[]> {
     assertOpen();
     startCheckpointer();
-    const checked = validateWrites(writes).map((write, w) => {
+    startWriterThread();
+    const prepared: PreparedWrite[] = validateWrites(writes).map((write, w) => {
       const prefix = writes.length === 1 ? '' : `writes[${w}].`;
       return {
-        ...write,
-        prepared: write.events.map((event: NewEvent, i) => ({
-          id: event.id.toLowerCase(),
-          type: event.type,
-          // the caller's canonical text of the data when it has one (NewEvent.dataText), else written here
-          data: event.dataText ?? toJsonText(event.data, `${prefix}events[${i}].data`),
-          metadata: toJsonText(event.metadata ?? {}, `${prefix}events[${i}].metadata`),
-        })),
+        stream: write.stream,
+        expectedRevision: write.expectedRevision,
+        events: write.events.map((event: NewEvent, i) => {
+          const id = event.id.toLowerCase();
+          return {
+            id,
+            ...(id !== event.id ? { givenId: event.id } : {}),
+            type: event.type,
+            // the caller's canonical text of the data when it has one (NewEvent.dataText), else written here
+            data: event.dataText ?? toJsonText(event.data, `${prefix}events[${i}].data`),
+            metadata: toJsonText(event.metadata ?? {}, `${prefix}events[${i}].metadata`),
+          };
+        }),
       };
     });
-    let outcome: ReturnType<typeof appendTransaction>;
-    try {
-      outcome = appendTransaction.immediate(checked, now().toISOString());
-    } catch (error) {
-      throw translate(error);
-    }
+    const recordedAt = now().toISOString();
+    if (writerThread?.ready) return writerThread.append(prepared, recordedAt).then(committed);
+    return committed(appender.append(prepared, recordedAt));
+  }
+
+  /** After a commit: the new streams' ids are known, subscribers are woken. */
+  function committed(outcome: AppendOutcome): AppendResult[] {
     for (const [name, id] of outcome.newStreams) {
       streamIds.set(name, id);
       streamNames.set(id, name);
@@ -390,10 +313,16 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
     name: 'sqlite',
     capabilities: { atomicMultiStreamAppend: true },
 
+    writerThreadReady() {
+      startWriterThread();
+      return writerThread?.whenReady ?? Promise.resolve(false);
+    },
+
     async append(stream, events, appendOptions) {
-      return appendWrites([
+      const [result] = await appendWrites([
         { stream, events, expectedRevision: appendOptions?.expectedRevision ?? 'any' },
-      ])[0]!;
+      ]);
+      return result!;
     },
 
     async appendMany(writes) {
@@ -500,19 +429,9 @@ export function createSqliteEventStore(path: string, options: SqliteEventStoreOp
       if (closed) return;
       await Promise.all([...subscriptions].map((s) => s.close()));
       closed = true;
+      await writerThread?.close();
       await (await checkpointer)?.stop();
       db.close();
     },
   };
-}
-
-/** SQLite's own failures become UnavailableError; the store's typed errors pass through. */
-function translate(error: unknown): unknown {
-  if (error instanceof Database.SqliteError) {
-    if (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED')) {
-      return new UnavailableError(`The SQLite event store is locked by another writer: ${error.message}`);
-    }
-    return new UnavailableError(`The SQLite event store failed to append: ${error.message}`);
-  }
-  return error;
 }

@@ -96,9 +96,11 @@ export function startWalCheckpointer(
       resolve({
         stats,
         stop() {
+          // Awaited until the thread has exited, also when it stopped by itself after a failure and is still
+          // closing: an unreferenced thread would let the process end under the caller's await.
+          worker.ref();
           if (!stopping) {
             stopping = true;
-            worker.ref();
             worker.postMessage('stop');
           }
           return stopped;

@@ -1,4 +1,4 @@
-import type { FieldIssue } from '../core/errors.js';
+import type { WireError } from '../core/errors.js';
 import type { StreamKindOfEvent } from '../domain/events.js';
 
 /**
@@ -22,16 +22,6 @@ export interface WireItem {
   stream: string;
   occurredAt: string | undefined;
   reason: string | undefined;
-}
-
-/** An error a worker caught: an AppError's parts, or (bug) an unexpected error's message. */
-export interface WireError {
-  status: number;
-  code: string;
-  message: string;
-  issues?: FieldIssue[];
-  extra?: Record<string, unknown>;
-  bug?: boolean;
 }
 
 /** A worker's answer: the items parsed (and, for a body, the batch's size, source and reason), or the error. */

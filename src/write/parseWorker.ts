@@ -1,12 +1,12 @@
 /**
- * A parse worker (started by parseWorkers.ts through workerBootstrap.mjs): parses chunks of a batch, or an
+ * A parse worker (started by parseWorkers.ts through core/workerBootstrap.mjs): parses chunks of a batch, or an
  * ingest body's JSON text, exactly as the write pipeline does in process (parseItems.ts, batchBody.ts), and
  * answers each item with its canonical data text instead of the data object, because a string crosses
  * threads in one copy and is the very text the hash and the store need.
  */
 import { parentPort } from 'node:worker_threads';
 import { canonicalJson } from '../audit/canonicalJson.js';
-import { AppError } from '../core/errors.js';
+import { errorToWire } from '../core/errors.js';
 import { parseBatchBody } from './batchBody.js';
 import { type ParsedItem, parseItems } from './parseItems.js';
 import type { ParseJob, ParseReply, WireItem } from './parseWire.js';
@@ -49,22 +49,7 @@ parentPort!.on('message', (job: ParseJob) => {
   try {
     reply = answer(job);
   } catch (err) {
-    reply =
-      err instanceof AppError
-        ? {
-            job: job.job,
-            error: {
-              status: err.status,
-              code: err.code,
-              message: err.message,
-              issues: err.issues,
-              extra: err.extra,
-            },
-          }
-        : {
-            job: job.job,
-            error: { status: 500, code: 'internal', message: (err as Error).message, bug: true },
-          };
+    reply = { job: job.job, error: errorToWire(err) };
   }
   parentPort!.postMessage(reply);
 });

@@ -1,10 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { AppError, UnavailableError, ValidationError } from '../core/errors.js';
+import { errorFromWire, UnavailableError } from '../core/errors.js';
 import type { DomainEvent } from '../domain/events.js';
 import { type ParsedBody, parseBatchBody } from './batchBody.js';
 import { type ItemParser, type ParsedItem, parseItems } from './parseItems.js';
-import type { ParseJob, ParseReply, WireError, WireItem } from './parseWire.js';
+import type { ParseJob, ParseReply, WireItem } from './parseWire.js';
 
 export interface ParseWorkersOptions {
   /** Worker threads; 0 parses in process. */
@@ -62,7 +62,7 @@ export function createParseWorkers(options: ParseWorkersOptions): ItemParser {
   const slots: Slot[] = [];
 
   const spawn = (): Slot => {
-    const worker = new Worker(new URL('./workerBootstrap.mjs', import.meta.url), {
+    const worker = new Worker(new URL('../core/workerBootstrap.mjs', import.meta.url), {
       workerData: { module: workerModule },
     });
     // Idle workers must not keep a process alive that has nothing else to do.
@@ -72,7 +72,7 @@ export function createParseWorkers(options: ParseWorkersOptions): ItemParser {
       const pending = slot.pending.get(reply.job);
       if (!pending) return;
       slot.pending.delete(reply.job);
-      if ('error' in reply) pending.reject(toError(reply.error));
+      if ('error' in reply) pending.reject(errorFromWire(reply.error));
       else pending.resolve(reply);
     });
     const fail = (error: Error) => {
@@ -189,11 +189,4 @@ function fromWire(item: WireItem): ParsedItem {
     occurredAt: item.occurredAt,
     reason: item.reason,
   };
-}
-
-/** The error a worker reported, as the same error class the in-process parse throws. */
-function toError(error: WireError): Error {
-  if (error.bug) return new Error(error.message);
-  if (error.code === 'validation-error') return new ValidationError(error.message, error.issues ?? []);
-  return new AppError(error.status, error.code, error.message, error.issues ?? [], error.extra ?? {});
 }
