@@ -1,5 +1,6 @@
 import { ConcurrencyError, ConflictError } from '../core/errors.js';
 import type { AppendResult, ExpectedRevision } from './port.js';
+import { assertExpectedRevision } from './writeChecks.js';
 
 /** Where an already stored event of the write's stream lives. */
 export interface StoredLocation {
@@ -86,4 +87,24 @@ export function resolveAlreadyStored(
   }
   const last = found[found.length - 1]!;
   return { stream, nextExpectedRevision: last.revision, position: last.position };
+}
+
+/**
+ * What a transactional adapter (SQLite, memory) checks before it writes a stream's events, in this order: a
+ * retry of events already stored answers their original result (resolveAlreadyStored); otherwise the expected
+ * revision must hold (ConcurrencyError). `lookUp` finds where the probe's ids are stored.
+ * Returns the original result, or undefined when the events are to be written.
+ */
+export function checkBeforeWrite(
+  stream: string,
+  events: ReadonlyArray<{ id: string }>,
+  expected: ExpectedRevision,
+  current: number | undefined,
+  lookUp: (probe: IdempotencyProbe) => Array<StoredLocation | undefined>,
+): AppendResult | undefined {
+  const found = lookUp(idempotencyProbe(expected, current, events.length));
+  const original = resolveAlreadyStored(stream, events, expected, found, current);
+  if (original) return original;
+  assertExpectedRevision(stream, expected, current);
+  return undefined;
 }

@@ -1,12 +1,7 @@
 import { UnavailableError } from '../core/errors.js';
 import { createCatchUpSubscription, type FeedSource } from './catchUpSubscription.js';
 import { matchesFilter, normaliseFilter } from './filter.js';
-import {
-  type IdempotencyProbe,
-  idempotencyProbe,
-  resolveAlreadyStored,
-  type StoredLocation,
-} from './idempotency.js';
+import { checkBeforeWrite, type IdempotencyProbe, type StoredLocation } from './idempotency.js';
 import type {
   AppendResult,
   EventStore,
@@ -19,7 +14,7 @@ import type {
   Subscription,
 } from './port.js';
 import { checkPosition, resolveReadAll, resolveReadStream, resolveSubscribeFrom } from './readOptions.js';
-import { assertExpectedRevision, toJsonText, validateWrites } from './writeChecks.js';
+import { toJsonText, validateWrites } from './writeChecks.js';
 
 /** What the memory store keeps per event: JSON text, so reads hand out fresh copies like the SQLite store. */
 interface StoredEvent {
@@ -101,23 +96,17 @@ export function createMemoryEventStore(options: { now?: () => Date } = {}): Even
       const current = plannedRevision.has(write.stream)
         ? plannedRevision.get(write.stream)
         : lastRevision(write.stream);
-      const found = lookUpStored(
-        write.stream,
-        write.events,
-        idempotencyProbe(write.expectedRevision, current, write.events.length),
-      );
-      const original = resolveAlreadyStored(
+      const original = checkBeforeWrite(
         write.stream,
         write.events,
         write.expectedRevision,
-        found,
         current,
+        (probe) => lookUpStored(write.stream, write.events, probe),
       );
       if (original) {
         results.push(original);
         continue;
       }
-      assertExpectedRevision(write.stream, write.expectedRevision, current);
       let revision = current ?? -1;
       const prefix = checked.length === 1 ? '' : `writes[${w}].`;
       write.events.forEach((event: NewEvent, i) => {

@@ -1,13 +1,7 @@
 import Database from 'better-sqlite3';
 import { UnavailableError } from '../core/errors.js';
-import {
-  type IdempotencyProbe,
-  idempotencyProbe,
-  resolveAlreadyStored,
-  type StoredLocation,
-} from './idempotency.js';
+import { checkBeforeWrite, type IdempotencyProbe, type StoredLocation } from './idempotency.js';
 import type { AppendResult, ExpectedRevision } from './port.js';
-import { assertExpectedRevision } from './writeChecks.js';
 
 /**
  * The append transaction of the SQLite store, on one connection: on the store's own (sqlite.ts), or on the
@@ -113,22 +107,17 @@ export function createSqliteAppender(db: Database.Database): {
       if (streamId !== undefined) {
         current = planned.get(streamId) ?? (stmt.lastRevision.get(streamId) as number | null) ?? undefined;
       }
-      if (streamId !== undefined) {
-        const probe = idempotencyProbe(write.expectedRevision, current, write.events.length);
-        const found = lookUpStored(streamId, write.events, probe);
-        const original = resolveAlreadyStored(
-          write.stream,
-          write.events.map((e) => ({ id: e.givenId ?? e.id })),
-          write.expectedRevision,
-          found,
-          current,
-        );
-        if (original) {
-          results.push(original);
-          continue;
-        }
+      const original = checkBeforeWrite(
+        write.stream,
+        write.events.map((e) => ({ id: e.givenId ?? e.id })),
+        write.expectedRevision,
+        current,
+        (probe) => (streamId === undefined ? [] : lookUpStored(streamId, write.events, probe)),
+      );
+      if (original) {
+        results.push(original);
+        continue;
       }
-      assertExpectedRevision(write.stream, write.expectedRevision, current);
       if (write.events.length === 0) {
         const last = streamId === undefined ? undefined : (stmt.lastPositionOfStream.get(streamId) as number);
         results.push({
