@@ -83,8 +83,12 @@ export interface LiveMoves {
   x: number[];
   y: number[];
   at: string[];
-  v: Array<number | null>;
-  h: Array<number | null>;
+  /**
+   * Speeds and headings; a column is left out when no move of the block has one (vehicles whose feed reports
+   * neither, as most bike and scooter feeds): absent means null for every move.
+   */
+  v?: Array<number | null>;
+  h?: Array<number | null>;
 }
 
 /**

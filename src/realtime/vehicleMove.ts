@@ -4,8 +4,9 @@
  * `lastPositionAt` and `updatedAt` (both the report's time), and `speedKmh` / `headingDeg` (the report's, or
  * null when it has none), so the change is sent as one entry of a `moves` block (`LiveMoves`: columns id,
  * position, x, y, at, v, h) instead of a patch that repeats the layer, the geometry's type and the property
- * names. The server sends a move only when applying it to what the console holds gives exactly the twin's
- * feature; anything else stays a patch.
+ * names; the v and h columns are left out of a block none of whose moves has a speed / a heading. The server
+ * sends a move only when applying it to what the console holds gives exactly the twin's feature; anything
+ * else stays a patch.
  */
 import type { Point } from 'geojson';
 import type { TwinFeature } from '../twin/changes.js';
@@ -60,16 +61,20 @@ export function pushMove(changes: LiveChange[], id: string, position: string, mo
   let block: LiveMoves;
   if (last?.op === 'moves') block = last;
   else {
-    block = { op: 'moves', id: [], position: [], x: [], y: [], at: [], v: [], h: [] };
+    block = { op: 'moves', id: [], position: [], x: [], y: [], at: [] };
     changes.push(block);
   }
+  const before = block.id.length;
   block.id.push(id);
   block.position.push(position);
   block.x.push(move.x);
   block.y.push(move.y);
   block.at.push(move.at);
-  block.v.push(move.v);
-  block.h.push(move.h);
+  // The speed and heading columns start with the first move that has one (nulls for the moves before it)
+  if (block.v) block.v.push(move.v);
+  else if (move.v !== null) block.v = [...new Array<null>(before).fill(null), move.v];
+  if (block.h) block.h.push(move.h);
+  else if (move.h !== null) block.h = [...new Array<null>(before).fill(null), move.h];
 }
 
 /**
@@ -88,6 +93,6 @@ export function applyMove(held: TwinFeature, moves: LiveMoves, i: number): void 
   const at = moves.at[i]!;
   properties.lastPositionAt = at;
   properties.updatedAt = at;
-  properties.speedKmh = moves.v[i] ?? null;
-  properties.headingDeg = moves.h[i] ?? null;
+  properties.speedKmh = moves.v?.[i] ?? null;
+  properties.headingDeg = moves.h?.[i] ?? null;
 }

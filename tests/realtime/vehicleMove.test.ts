@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LiveChange, LiveMoves } from '../../src/realtime/contract.js';
 import { createOutbox, liveChangesOf, type OutboxChange } from '../../src/realtime/outbox.js';
-import { applyMove } from '../../src/realtime/vehicleMove.js';
+import { applyMove, pushMove } from '../../src/realtime/vehicleMove.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
 import { flatChanges } from '../support/flatChanges.js';
 import { viewHolding } from '../support/heldView.js';
@@ -61,8 +61,8 @@ const oneMove = (at: string, x: number, v: number | null, h: number | null): Liv
   x: [x],
   y: [44.05],
   at: [at],
-  v: [v],
-  h: [h],
+  ...(v !== null ? { v: [v] } : {}),
+  ...(h !== null ? { h: [h] } : {}),
 });
 
 form(
@@ -102,6 +102,34 @@ form('a report without speed or heading clears them, as the twin does', () => {
   assert.equal(changes, [oneMove(moved.properties.updatedAt as string, 26.011, null, null)]);
   applyMove(held, changes[0] as LiveMoves, 0);
   assert.equal(held, moved);
+});
+
+form('a block leaves out speed and heading until a move has one, then keeps the columns aligned', () => {
+  const at = '2026-03-03T08:00:02.000Z';
+  const bare: LiveChange[] = [];
+  pushMove(bare, 'b1', '11', { x: 26.01, y: 44.05, at, v: null, h: null });
+  pushMove(bare, 'b2', '12', { x: 26.02, y: 44.05, at, v: null, h: null });
+  const { message, text } = changesOverTheWire(bare);
+  assert.not.match(text, /"v"|"h"/, 'no column of nulls on the wire');
+  const held = bus(26.0, 1, { speedKmh: 20, headingDeg: 180 });
+  applyMove(held, message.changes[0] as LiveMoves, 0);
+  assert.equal([held.properties.speedKmh, held.properties.headingDeg], [null, null]);
+
+  const mixed: LiveChange[] = [];
+  pushMove(mixed, 'b1', '11', { x: 26.01, y: 44.05, at, v: null, h: null });
+  pushMove(mixed, 'b2', '12', { x: 26.02, y: 44.05, at, v: 31.5, h: null });
+  pushMove(mixed, 'b3', '13', { x: 26.03, y: 44.05, at, v: null, h: 90 });
+  const block = mixed[0] as LiveMoves;
+  assert.equal(block.v, [null, 31.5, null]);
+  assert.equal(block.h, [null, null, 90]);
+  assert.equal(
+    flatChanges(changesOverTheWire(mixed).message.changes).map((c) => (c.op === 'move' ? [c.v, c.h] : c.op)),
+    [
+      [null, null],
+      [31.5, null],
+      [null, 90],
+    ],
+  );
 });
 
 form('moves that follow each other share one block; anything between them starts a new one', () => {

@@ -30,8 +30,8 @@ export function flatChanges(changes: readonly LiveChange[]): FlatChange[] {
         x: change.x[i]!,
         y: change.y[i]!,
         at: change.at[i]!,
-        v: change.v[i] ?? null,
-        h: change.h[i] ?? null,
+        v: change.v?.[i] ?? null,
+        h: change.h?.[i] ?? null,
       });
     }
   }
