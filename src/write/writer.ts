@@ -1,4 +1,3 @@
-import { canonicalJson } from '../audit/canonicalJson.js';
 import { sealEvents } from '../audit/hashChain.js';
 import type { Clock } from '../core/clock.js';
 import { ConcurrencyError } from '../core/errors.js';
@@ -75,7 +74,6 @@ export function createWriter(options: WriterOptions): Writer {
     const plan = await planParsed(city, parsed, ctx, session ?? options.loader!);
     const results: ItemResult[] = [...plan.duplicates];
     if (plan.writes.length > 0) {
-      writeDataTexts(plan.writes);
       const sealed = plan.writes.map((w) =>
         sealEvents(w.stream, w.baseRevision + 1, w.prevHash, w.events as NewEvent[]),
       );
@@ -169,20 +167,6 @@ export function createWriter(options: WriterOptions): Writer {
       return planBatch(city, items, withNow(ctx), loader);
     },
   };
-}
-
-/**
- * Gives each event its data's canonical JSON (NewEvent.dataText) unless parsing already wrote it (events
- * the rules made themselves), so the hash and the store's row are written from one serialisation.
- */
-function writeDataTexts(writes: PlannedWrite[]): void {
-  for (const write of writes) {
-    for (const event of write.events) {
-      if (event.dataText !== undefined) continue;
-      const text = canonicalJson(event.data);
-      if (text !== undefined) event.dataText = text;
-    }
-  }
 }
 
 /**
