@@ -107,7 +107,6 @@ export class UnavailableError extends AppError {
   }
 }
 
-/** For exhaustive switches over discriminated unions. */
 /**
  * An error as it crosses between threads (a structured clone keeps no class): an AppError's parts, or
  * (`bug`) an unexpected error's message.
@@ -157,6 +156,7 @@ export function errorFromWire(wire: WireError): Error {
   }
 }
 
+/** For exhaustive switches over discriminated unions. */
 export function assertNever(value: never, what = 'value'): never {
   throw new Error(`Unexpected ${what}: ${JSON.stringify(value)}`);
 }

@@ -19,7 +19,15 @@ import type {
 } from './port.js';
 import { checkPosition, resolveReadAll, resolveReadStream, resolveSubscribeFrom } from './readOptions.js';
 import { type AppendOutcome, createSqliteAppender, type PreparedWrite } from './sqliteAppend.js';
-import { EVENT_COLUMNS, type EventRow, feedQueryKey, feedQuerySql } from './sqliteFeedQuery.js';
+import {
+  EVENT_COLUMNS,
+  type EventRow,
+  feedParams,
+  feedQueryKey,
+  feedQuerySql,
+  HEAD_SQL,
+  STREAM_NAME_SQL,
+} from './sqliteFeedQuery.js';
 import { openSqliteReadAhead } from './sqliteReadAhead.js';
 import { type SqliteWriterThread, startSqliteWriterThread } from './sqliteWriterThread.js';
 import { startWalCheckpointer, type WalCheckpointer } from './walCheckpointer.js';
@@ -142,8 +150,8 @@ export function createSqliteEventStore(
 
   const stmt = {
     streamId: db.prepare('SELECT stream_id FROM streams WHERE name = ?').pluck(),
-    head: db.prepare('SELECT max(position) FROM events').pluck(),
-    streamName: db.prepare('SELECT name FROM streams WHERE stream_id = ?').pluck(),
+    head: db.prepare(HEAD_SQL).pluck(),
+    streamName: db.prepare(STREAM_NAME_SQL).pluck(),
     streamForwards: db
       .prepare(
         `SELECT ${EVENT_COLUMNS} FROM events e WHERE e.stream_id = ? AND e.revision >= ? ORDER BY e.revision LIMIT ?`,
@@ -197,16 +205,14 @@ export function createSqliteEventStore(
   // Reads of the global feed, one prepared statement per filter shape and direction.
   const feedStatements = new Map<string, Database.Statement>();
   const feedQuery = (filter: EventFilter | undefined, forwards: boolean) => {
-    const prefixes = filter?.streamPrefixes ?? [];
-    const types = filter?.eventTypes ?? [];
+    const params = feedParams(filter);
     const key = feedQueryKey(filter, forwards);
     let statement = feedStatements.get(key);
     if (!statement) {
       statement = db.prepare(feedQuerySql(filter, forwards)).raw();
       feedStatements.set(key, statement);
     }
-    return (from: bigint, limit: number) =>
-      toEvents(statement.all(from, ...prefixes, ...types, limit) as Row[]);
+    return (from: bigint, limit: number) => toEvents(statement.all(from, ...params, limit) as Row[]);
   };
 
   const listeners = new Set<() => void>();
@@ -230,14 +236,14 @@ export function createSqliteEventStore(
     });
   };
 
-  const appender = createSqliteAppender(db);
+  const appender = createSqliteAppender(db, streamIds);
   let writerThread: SqliteWriterThread | undefined;
   /** Starts the writer thread on the first append, when asked for (a store that only reads needs none). */
   const startWriterThread = () => {
     if (writerThread || !useWriterThread) return;
     writerThread = startSqliteWriterThread({
       path: resolve(path),
-      synchronous: synchronous,
+      synchronous,
       autocheckpointPages: backgroundCheckpoints ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES,
     });
   };

@@ -36,8 +36,13 @@ export interface AppendOutcome {
  * Prepares the statements of an appending connection. `append` runs one IMMEDIATE transaction: all writes
  * or none, positions assigned in commit order (also across processes sharing the file). SQLite's own
  * failures become UnavailableError; the store's typed errors (concurrency, conflicting retries) pass through.
+ * `streamIds` caches the connection's committed stream ids: the store passes the map its reads use, so one
+ * cache serves both on its connection; the writer thread keeps its own.
  */
-export function createSqliteAppender(db: Database.Database): {
+export function createSqliteAppender(
+  db: Database.Database,
+  streamIds = new Map<string, number>(),
+): {
   append(writes: PreparedWrite[], recordedAt: string): AppendOutcome;
 } {
   const stmt = {
@@ -64,7 +69,6 @@ export function createSqliteAppender(db: Database.Database): {
   };
 
   // Stream ids never change once committed, so they are cached; new ones only after their commit.
-  const streamIds = new Map<string, number>();
   const lookUpStreamId = (name: string): number | undefined => {
     const cached = streamIds.get(name);
     if (cached !== undefined) return cached;

@@ -7,9 +7,9 @@ import type { AppendOutcome, PreparedWrite } from './sqliteAppend.js';
  * file), so the event loop that serves requests and pushes live changes does not step SQLite's inserts and
  * commits: in the live benchmark they were about a sixth of the server's event loop, in the longest
  * synchronous blocks it had (its event-loop delay p99 went from 462 to 141 ms; see the README for what it
- * costs: a batch now also waits for the round trip). The calling thread still checks and serialises each write (sqlite.ts), so the
- * thread only runs the transaction (sqliteAppend.ts), one job at a time in the order posted: positions
- * stay in commit order and each append is still one transaction.
+ * costs: a batch now also waits for the round trip). The calling thread still checks and serialises each
+ * write (sqlite.ts), so the thread only runs the transaction (sqliteAppend.ts), one job at a time in the
+ * order posted: positions stay in commit order and each append is still one transaction.
  *
  * Until the thread has opened the file (`ready`), and for good once it failed, the store appends on its own
  * connection instead; both take SQLite's write lock, so the two never interleave inside a transaction.
@@ -56,11 +56,9 @@ export function startSqliteWriterThread(
   const worker = new Worker(new URL('../core/workerBootstrap.mjs', import.meta.url), {
     workerData: { module: workerModule, setup },
   });
-  // Referenced while it starts (it may be awaited: whenReady); once ready, an idle thread must not keep a
-  // process alive that has nothing else to do.
   const pending = new Map<number, { resolve(o: AppendOutcome): void; reject(e: Error): void }>();
-  /** Every append not yet answered (close waits for them). */
-  const inFlight = new Set<Promise<unknown>>();
+  /** Settles once the last append posted is answered: the thread answers in order, so all before it are too. */
+  let lastAnswered: Promise<unknown> = Promise.resolve();
   let nextJob = 0;
   let ready = false;
   let settleReady: (ready: boolean) => void = () => {};
@@ -76,7 +74,8 @@ export function startSqliteWriterThread(
     }),
   );
 
-  /** An idle running thread does not keep the process alive; one being stopped does, until it has exited. */
+  // Referenced while it starts (it may be awaited: whenReady); once ready, an idle thread must not keep a
+  // process alive that has nothing else to do; one being stopped does, until it has exited.
   const unrefWhenIdle = () => {
     if (pending.size === 0 && !stopped) worker.unref();
   };
@@ -132,18 +131,14 @@ export function startSqliteWriterThread(
         worker.ref();
         worker.postMessage({ job, writes, recordedAt } satisfies WriterJob);
       });
-      const settled: Promise<unknown> = answer.then(
-        () => inFlight.delete(settled),
-        () => inFlight.delete(settled),
-      );
-      inFlight.add(settled);
+      lastAnswered = answer.catch(() => undefined);
       return answer;
     },
     async close() {
       ready = false;
       settleReady(false);
       // Appends already posted are answered first (the thread handles messages in order)
-      await Promise.all(inFlight);
+      await lastAnswered;
       stopped = true;
       if (!exited) {
         // awaited until it has exited: it counts meanwhile
