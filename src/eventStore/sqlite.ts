@@ -171,24 +171,25 @@ export function createSqliteEventStore(
 
   // Stream ids never change once committed, so they are cached; new ones only after their commit.
   const streamIds = new Map<string, number>();
-  const streamNames = new Map<number, string>();
+  // By id in an array: stream ids are the table's dense rowids, and a rebuild resolves one per event.
+  const streamNames: Array<string | undefined> = [];
   const lookUpStreamId = (name: string): number | undefined => {
     const cached = streamIds.get(name);
     if (cached !== undefined) return cached;
     const id = stmt.streamId.get(name) as number | undefined;
     if (id !== undefined) {
       streamIds.set(name, id);
-      streamNames.set(id, name);
+      streamNames[id] = name;
     }
     return id;
   };
   // Reads resolve names here instead of joining `streams` on every row; a miss is a stream created since
   // (possibly by another process).
   const streamNameOf = (streamId: number): string => {
-    let name = streamNames.get(streamId);
+    let name = streamNames[streamId];
     if (name === undefined) {
       name = stmt.streamName.get(streamId) as string;
-      streamNames.set(streamId, name);
+      streamNames[streamId] = name;
       streamIds.set(name, streamId);
     }
     return name;
@@ -280,7 +281,7 @@ export function createSqliteEventStore(
   function committed(outcome: AppendOutcome): AppendResult[] {
     for (const [name, id] of outcome.newStreams) {
       streamIds.set(name, id);
-      streamNames.set(id, name);
+      streamNames[id] = name;
     }
     if (outcome.results.length > 0) for (const listener of listeners) listener();
     return outcome.results;
@@ -307,8 +308,8 @@ export function createSqliteEventStore(
               limit,
               streamName: streamNameOf,
               knowStream: (id, name) => {
-                if (streamNames.has(id)) return;
-                streamNames.set(id, name);
+                if (streamNames[id] !== undefined) return;
+                streamNames[id] = name;
                 streamIds.set(name, id);
               },
             });

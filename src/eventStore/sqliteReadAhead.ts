@@ -14,7 +14,7 @@ import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_thread
 import type { PageReadAhead, ReadAheadBatch } from './catchUpSubscription.js';
 import type { EventFilter } from './port.js';
 import { feedParams, feedQuerySql, HEAD_SQL, STREAM_NAME_SQL } from './sqliteFeedQuery.js';
-import { decodePage, type EncodedPage } from './sqlitePageWire.js';
+import { decodePage, type EncodedPage, learnTypes, NUMBERS_PER_ROW } from './sqlitePageWire.js';
 
 /** What the worker (sqliteReadAheadWorker.mjs) is started with. */
 interface ReadAheadSetup {
@@ -92,11 +92,14 @@ export function openSqliteReadAhead(options: {
   /** The position the page the worker reads now starts after; undefined when it reads no more. */
   let reading: bigint | undefined;
 
+  /** Names of the worker's type ids, in id order. */
+  const typeNames: string[] = [];
+
   const command = (message: ReadAheadCommand) => channel.port1.postMessage(message);
   const toBatch = (page: EncodedPage): ReadAheadBatch => {
     if (page.streams && options.knowStream)
       for (const [id, name] of page.streams) options.knowStream(id, name);
-    return { page: decodePage(page, options.streamName), head: BigInt(page.head) };
+    return { page: decodePage(page, options.streamName, typeNames), head: BigInt(page.head) };
   };
   const fail = () => {
     broken = true;
@@ -113,7 +116,9 @@ export function openSqliteReadAhead(options: {
       else if ('failed' in message) fail();
       else {
         const { page } = message;
-        reading = page.count === limit ? BigInt(page.numbers[(page.count - 1) * 3]!) : undefined;
+        learnTypes(page, typeNames);
+        reading =
+          page.count === limit ? BigInt(page.numbers[(page.count - 1) * NUMBERS_PER_ROW]!) : undefined;
         received.push(message);
       }
     }

@@ -20,30 +20,43 @@ function send(message, transfer) {
   Atomics.notify(signal, 0);
 }
 
+/** Ids of the event types named to the subscriber so far (a page names each new one). */
+const typeIds = new Map();
+
 /**
  * Packs rows of the store's event columns (position, stream id, revision, id, type, data, metadata,
- * recorded at): the numbers in a Float64Array, id, type and recordedAt concatenated with their lengths, the
- * data and metadata texts (JSON already) as the elements of one JSON array text.
+ * recorded at): the numbers and a type id in a Float64Array, id and recordedAt concatenated with their
+ * lengths, the data and metadata texts (JSON already) as the elements of one JSON array text. A type's name
+ * crosses once (`types`), so the subscriber gives every event of a type the same string.
  */
 function encodePage(rows, head) {
   const count = rows.length;
-  const numbers = new Float64Array(count * 3);
-  const lengths = new Int32Array(count * 3);
+  const numbers = new Float64Array(count * 4);
+  const lengths = new Int32Array(count * 2);
   const strings = new Array(count);
   const json = new Array(count);
+  const types = [];
   for (let i = 0; i < count; i++) {
     const row = rows[i];
-    const at = i * 3;
+    let type = typeIds.get(row[4]);
+    if (type === undefined) {
+      type = typeIds.size;
+      typeIds.set(row[4], type);
+      types.push(row[4]);
+    }
+    const at = i * 4;
     numbers[at] = row[0];
     numbers[at + 1] = row[1];
     numbers[at + 2] = row[2];
-    lengths[at] = row[3].length;
-    lengths[at + 1] = row[4].length;
-    lengths[at + 2] = row[7].length;
-    strings[i] = row[3] + row[4] + row[7];
+    numbers[at + 3] = type;
+    lengths[i * 2] = row[3].length;
+    lengths[i * 2 + 1] = row[7].length;
+    strings[i] = row[3] + row[7];
     json[i] = `${row[5]},${row[6]}`;
   }
-  return { count, numbers, strings: strings.join(''), lengths, json: `[${json.join(',')}]`, head };
+  const page = { count, numbers, strings: strings.join(''), lengths, json: `[${json.join(',')}]`, head };
+  if (types.length > 0) page.types = types;
+  return page;
 }
 
 try {

@@ -12,7 +12,7 @@ import {
 } from '../../src/eventStore/catchUpSubscription.js';
 import type { EventFilter, EventStore, NewEvent, RecordedEvent } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
-import { decodePage } from '../../src/eventStore/sqlitePageWire.js';
+import { decodePage, learnTypes } from '../../src/eventStore/sqlitePageWire.js';
 import { openSqliteReadAhead } from '../../src/eventStore/sqliteReadAhead.js';
 import { eventStoreContract } from './contract.js';
 
@@ -251,13 +251,18 @@ readAhead(
 readAhead('a page whose JSON text does not hold two values per row is refused, not misread', () => {
   const page = {
     count: 1,
-    numbers: new Float64Array([1, 1, 0]),
-    strings: 'idTyperecorded',
-    lengths: new Int32Array([2, 4, 8]),
+    numbers: new Float64Array([1, 1, 0, 0]),
+    strings: 'idrecorded',
+    lengths: new Int32Array([2, 8]),
     head: 0,
+    types: ['Type'],
+    json: '[]',
   };
-  assert.throws(() => decodePage({ ...page, json: '[{"n":1},{},{}]' }, String), /does not hold 2/);
-  const [event] = decodePage({ ...page, json: '[{"n":1},{"occurredAt":"x"}]' }, (id) => `s-${id}`);
+  const typeNames: string[] = [];
+  learnTypes(page, typeNames);
+  assert.equal(typeNames, ['Type']);
+  assert.throws(() => decodePage({ ...page, json: '[{"n":1},{},{}]' }, String, typeNames), /does not hold 2/);
+  const [event] = decodePage({ ...page, json: '[{"n":1},{"occurredAt":"x"}]' }, (id) => `s-${id}`, typeNames);
   assert.equal(event, {
     position: 1n,
     stream: 's-1',
@@ -268,6 +273,16 @@ readAhead('a page whose JSON text does not hold two values per row is refused, n
     metadata: { occurredAt: 'x' },
     recordedAt: 'recorded',
   });
+  // A type id no page has named is refused too (the pages were not read in order).
+  assert.throws(
+    () =>
+      decodePage(
+        { ...page, numbers: new Float64Array([1, 1, 0, 1]), json: '[{"n":1},{}]' },
+        String,
+        typeNames,
+      ),
+    /names no type 1/,
+  );
 });
 
 readAhead(
