@@ -1,25 +1,38 @@
 /**
  * Twin rebuild and start-up. A seeded 1M-event history (x scale) of one city is appended through the SQLite
- * store port; then, in the same run:
+ * store port; then, each in a fresh process started as `npm start` starts the server (twinReplayProcess.ts):
  * - a raw pass: `SELECT data FROM events ORDER BY position` + JSON.parse of each row (the baseline);
  * - the port's subscription from the start with nothing consuming its events (the read share of a rebuild);
  * - a full rebuild: a projection runner subscribes from the start and applies everything (events/s);
  * - a start-up from the snapshot the rebuild wrote (load + restore + catch-up) beside the full rebuild time.
  */
+import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
-import { createProjectionRunner } from '../../src/twin/projectionRunner.js';
-import { createFileSnapshotStore, createMemorySnapshotStore } from '../../src/twin/snapshotStore.js';
-import { result, timeIt, type Workload } from '../harness.js';
+import { result, type Workload } from '../harness.js';
 import { BENCH_CITY, cityHistory } from './twinHistory.js';
+import type { ReplayCommand, ReplayMode, ReplayReply } from './twinReplayProcess.js';
 
-/** CPU seconds (user + system, all threads of this process) since `start`. */
-function cpuSeconds(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e6;
+/** The V8 flags `npm start` gives the server (package.json), which a rebuild at start-up runs under. */
+const SERVER_FLAGS = ['--min-semi-space-size=64', '--max-semi-space-size=64'];
+
+/** Runs one pass in a fresh process and returns its answer. */
+function replayInProcess(mode: ReplayMode, path: string, snapshotDir: string) {
+  const child = fork(join(dirname(fileURLToPath(import.meta.url)), 'twinReplayProcess.ts'), [], {
+    execArgv: [...SERVER_FLAGS, '--import', 'tsx'],
+  });
+  return new Promise<Extract<ReplayReply, { ok: true }>>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`the ${mode} pass exited with ${code} before answering`)));
+    child.once('message', (reply: ReplayReply) =>
+      reply.ok ? resolve(reply) : reject(new Error(`the ${mode} pass failed: ${reply.error}`)),
+    );
+    const command: ReplayCommand = { mode, path, snapshotDir, city: BENCH_CITY };
+    child.send(command);
+  });
 }
 
 export const twinRebuildWorkload: Workload = {
@@ -33,81 +46,29 @@ export const twinRebuildWorkload: Workload = {
     try {
       const store = createSqliteEventStore(dbPath);
       for (const batch of cityHistory(total)) await store.appendMany(batch);
+      await store.close();
 
-      // Baseline: the raw rows, parsed.
-      const db = new Database(dbPath, { readonly: true });
-      const rawCpu = process.cpuUsage();
-      const raw = await timeIt(() => {
-        let n = 0;
-        for (const row of db.prepare('SELECT data FROM events ORDER BY position').iterate() as Iterable<{
-          data: string;
-        }>) {
-          JSON.parse(row.data);
-          n++;
-        }
-        return n;
-      });
-      const rawCpuSeconds = cpuSeconds(rawCpu);
-      db.close();
-      const rawRate = raw.value / raw.seconds;
-
-      // The port's share of a rebuild: the same subscription, its events consumed by nothing.
-      const feed = await timeIt(async () => {
-        let n = 0;
-        const subscription = store.subscribeToAll({ from: 'start' });
-        for await (const message of subscription) {
-          if (message.type === 'caughtUp') break;
-          n++;
-        }
-        await subscription.close();
-        return n;
-      });
-      const feedRate = feed.value / feed.seconds;
-
-      // Full rebuild through the port's subscription, snapshotting once at the end (into a file).
       const snapshotDir = join(dir, 'twin');
-      const rebuildCpu = process.cpuUsage();
-      const rebuild = await timeIt(async () => {
-        const runner = createProjectionRunner({
-          store,
-          snapshots: createMemorySnapshotStore(),
-          snapshotEveryEvents: Number.POSITIVE_INFINITY,
-          snapshotEveryMs: Number.POSITIVE_INFINITY,
-        });
-        await runner.start();
-        await runner.waitUntilCaughtUp(600_000);
-        return runner;
-      });
-      const rebuildCpuSeconds = cpuSeconds(rebuildCpu);
-      const runner = rebuild.value;
-      const counts = runner.twins.get(BENCH_CITY)?.counts();
-      const files = createFileSnapshotStore(snapshotDir);
-      const save = await timeIt(() => files.save(runner.twins.toSnapshot()));
-      await runner.stop();
+      // Baseline: the raw rows, parsed.
+      const raw = await replayInProcess('raw', dbPath, snapshotDir);
+      const rawRate = raw.events! / raw.seconds;
+      // The port's share of a rebuild: the same subscription, its events consumed by nothing.
+      const feed = await replayInProcess('feed', dbPath, snapshotDir);
+      const feedRate = feed.events! / feed.seconds;
+      // Full rebuild through the port's subscription, snapshotting once at the end (into a file).
+      const rebuild = await replayInProcess('rebuild', dbPath, snapshotDir);
+      const counts = rebuild.counts;
       const snapshotMb = statSync(join(snapshotDir, 'twin-snapshot.json')).size / 1e6;
       const rebuildRate = total / rebuild.seconds;
-
       // Start-up: load the snapshot, restore, catch up (nothing left), ready.
-      const startup = await timeIt(async () => {
-        const r = createProjectionRunner({
-          store,
-          snapshots: files,
-          snapshotEveryEvents: Number.POSITIVE_INFINITY,
-        });
-        await r.start();
-        await r.waitUntilCaughtUp(600_000);
-        return r;
-      });
-      const restoredCounts = startup.value.twins.get(BENCH_CITY)?.counts();
-      if (JSON.stringify(restoredCounts) !== JSON.stringify(counts)) {
+      const startup = await replayInProcess('startup', dbPath, snapshotDir);
+      if (JSON.stringify(startup.counts) !== JSON.stringify(counts)) {
         throw new Error(
-          `restored twin differs: ${JSON.stringify(restoredCounts)} vs ${JSON.stringify(counts)}`,
+          `restored twin differs: ${JSON.stringify(startup.counts)} vs ${JSON.stringify(counts)}`,
         );
       }
-      await startup.value.stop();
-      await store.close();
       console.log(
-        `  (${total.toLocaleString('en')} events; twin: ${JSON.stringify(counts)}; snapshot ${snapshotMb.toFixed(1)} MB, saved in ${save.seconds.toFixed(2)} s)`,
+        `  (${total.toLocaleString('en')} events; twin: ${JSON.stringify(counts)}; snapshot ${snapshotMb.toFixed(1)} MB, saved in ${rebuild.saveSeconds!.toFixed(2)} s)`,
       );
       return [
         result({
@@ -129,11 +90,11 @@ export const twinRebuildWorkload: Workload = {
         }),
         result({
           workload: 'twin-rebuild',
-          // On a shared, loaded machine wall time depends on the scheduler; CPU time of this process does less.
+          // On a shared, loaded machine wall time depends on the scheduler; CPU time of the pass's process does less.
           metric: 'rebuild rate per CPU second (events/s)',
-          value: total / rebuildCpuSeconds,
+          value: total / rebuild.cpuSeconds,
           unit: 'events/s',
-          baseline: raw.value / rawCpuSeconds,
+          baseline: raw.events! / raw.cpuSeconds,
         }),
         result({
           workload: 'twin-rebuild',
