@@ -65,7 +65,8 @@ export class TwinRegistry {
   /**
    * Where a stream's events go, parsed once per stream: a replay then makes no parse objects per event, and
    * every event of an entity carries the same id string (its hash is computed once for the layer maps).
-   * Bounded by the number of streams, which the twins hold an entity for anyway. Targets are never mutated.
+   * Bounded by the number of streams, which the twins hold an entity for anyway. A target also holds the
+   * twin's record of its entity (see CityTwin.recordOf).
    */
   private routeOf(stream: string): Route | null {
     let route = this.routes.get(stream);
