@@ -42,6 +42,13 @@ export interface RecordedEvent<Data = unknown, Meta = Record<string, unknown>> {
   recordedAt: string;
   data: Data;
   metadata: Meta;
+  /**
+   * A number the store gave the stream, the same for every event of the stream read from this store (the
+   * SQLite store's stream id; other adapters leave it out). A consumer keeping state per stream can find it by
+   * this number in an array instead of hashing the name per event; numbers of different stores can coincide,
+   * so such a consumer checks the name it finds there.
+   */
+  streamNumber?: number;
 }
 
 export interface StreamWrite {

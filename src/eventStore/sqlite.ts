@@ -106,6 +106,7 @@ function rowToEvent(row: Row, stream: string): RecordedEvent {
     data: JSON.parse(row[5]),
     metadata: JSON.parse(row[6]),
     recordedAt: row[7],
+    streamNumber: row[1],
   };
 }
 

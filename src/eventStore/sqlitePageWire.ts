@@ -65,18 +65,20 @@ export function decodePage(
     const at = i * NUMBERS_PER_ROW;
     const idEnd = offset + lengths[i * 2]!;
     const recordedEnd = idEnd + lengths[i * 2 + 1]!;
+    const streamId = numbers[at + 1]!;
     const type = typeNames[numbers[at + 3]!];
     if (type === undefined) throw new Error(`a read-ahead page names no type ${numbers[at + 3]}`);
     // Same property order as the store's row decoding, so consumers see one object shape.
     events[i] = {
       position: BigInt(numbers[at]!),
-      stream: streamName(numbers[at + 1]!),
+      stream: streamName(streamId),
       revision: numbers[at + 2]!,
       id: strings.slice(offset, idEnd),
       type,
       data: values[i * 2],
       metadata: values[i * 2 + 1] as Record<string, unknown>,
       recordedAt: strings.slice(idEnd, recordedEnd),
+      streamNumber: streamId,
     };
     offset = recordedEnd;
   }

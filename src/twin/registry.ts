@@ -27,7 +27,7 @@ export function cityOfStream(stream: string): string | undefined {
     : undefined;
 }
 
-type Route = { city: string; target: ApplyTarget };
+type Route = { stream: string; city: string; target: ApplyTarget };
 
 /** The twins of every city seen in the feed; a city's twin is made on its first event. */
 export class TwinRegistry {
@@ -36,17 +36,19 @@ export class TwinRegistry {
   position: bigint | undefined;
   private bulk = false;
   private readonly routes = new Map<string, Route | null>();
+  /** The same routes by the store's stream number, when events carry one (see RecordedEvent.streamNumber). */
+  private readonly routesByNumber: Array<Route | undefined> = [];
 
   /**
    * Applies an event to its city's twin; scenario and foreign streams only advance the position. With
    * `withChanges` false nothing is reported (and no features are made): the fast path of a replay.
    */
   apply(
-    event: TwinEvent & { id: string; position: bigint },
+    event: TwinEvent & { id: string; position: bigint; streamNumber?: number },
     withChanges = true,
   ): TwinChangeBatch | undefined {
     this.position = event.position;
-    const route = this.routeOf(event.stream);
+    const route = this.routeOf(event.stream, event.streamNumber);
     if (route === null) return undefined;
     const { city, target } = route;
     let twin = this.twins.get(city);
@@ -68,19 +70,31 @@ export class TwinRegistry {
    * Bounded by the number of streams, which the twins hold an entity for anyway. A target also holds the
    * twin's record of its entity (see CityTwin.recordOf).
    */
-  private routeOf(stream: string): Route | null {
+  private routeOf(stream: string, streamNumber: number | undefined): Route | null {
+    // By the stream's number first, an array slot instead of hashing the name in a map of every stream (a
+    // 1M-event rebuild spent ~0.9 s in that lookup). Numbers of two stores can coincide: the name must match
+    // (the same string object, from the same store, compares at once).
+    if (streamNumber !== undefined) {
+      const numbered = this.routesByNumber[streamNumber];
+      if (numbered !== undefined && numbered.stream === stream) return numbered;
+    }
     let route = this.routes.get(stream);
-    if (route !== undefined) return route;
-    const parsed = parseStream(stream);
-    route =
-      parsed.kind === 'scenario' || parsed.kind === 'other'
-        ? null
-        : {
-            city: parsed.city,
-            target:
-              parsed.kind === 'city' ? { kind: 'city' } : { kind: parsed.kind, entityId: parsed.entityId },
-          };
-    this.routes.set(stream, route);
+    if (route === undefined) {
+      const parsed = parseStream(stream);
+      route =
+        parsed.kind === 'scenario' || parsed.kind === 'other'
+          ? null
+          : {
+              stream,
+              city: parsed.city,
+              target:
+                parsed.kind === 'city' ? { kind: 'city' } : { kind: parsed.kind, entityId: parsed.entityId },
+            };
+      this.routes.set(stream, route);
+    }
+    if (route !== null && streamNumber !== undefined && Number.isInteger(streamNumber) && streamNumber >= 0) {
+      this.routesByNumber[streamNumber] = route;
+    }
     return route;
   }
 

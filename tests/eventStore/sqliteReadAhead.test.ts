@@ -272,6 +272,7 @@ readAhead('a page whose JSON text does not hold two values per row is refused, n
     data: { n: 1 },
     metadata: { occurredAt: 'x' },
     recordedAt: 'recorded',
+    streamNumber: 1,
   });
   // A type id no page has named is refused too (the pages were not read in order).
   assert.throws(
