@@ -174,14 +174,16 @@ export function createSqliteEventStore(
   const streamIds = new Map<string, number>();
   // By id in an array: stream ids are the table's dense rowids, and a rebuild resolves one per event.
   const streamNames: Array<string | undefined> = [];
+  /** Caches a committed stream's id both ways. */
+  const knowStream = (id: number, name: string): void => {
+    streamIds.set(name, id);
+    streamNames[id] = name;
+  };
   const lookUpStreamId = (name: string): number | undefined => {
     const cached = streamIds.get(name);
     if (cached !== undefined) return cached;
     const id = stmt.streamId.get(name) as number | undefined;
-    if (id !== undefined) {
-      streamIds.set(name, id);
-      streamNames[id] = name;
-    }
+    if (id !== undefined) knowStream(id, name);
     return id;
   };
   // Reads resolve names here instead of joining `streams` on every row; a miss is a stream created since
@@ -190,8 +192,7 @@ export function createSqliteEventStore(
     let name = streamNames[streamId];
     if (name === undefined) {
       name = stmt.streamName.get(streamId) as string;
-      streamNames[streamId] = name;
-      streamIds.set(name, streamId);
+      knowStream(streamId, name);
     }
     return name;
   };
@@ -280,10 +281,7 @@ export function createSqliteEventStore(
 
   /** After a commit: the new streams' ids are known, subscribers are woken. */
   function committed(outcome: AppendOutcome): AppendResult[] {
-    for (const [name, id] of outcome.newStreams) {
-      streamIds.set(name, id);
-      streamNames[id] = name;
-    }
+    for (const [name, id] of outcome.newStreams) knowStream(id, name);
     if (outcome.results.length > 0) for (const listener of listeners) listener();
     return outcome.results;
   }
@@ -309,9 +307,7 @@ export function createSqliteEventStore(
               limit,
               streamName: streamNameOf,
               knowStream: (id, name) => {
-                if (streamNames[id] !== undefined) return;
-                streamNames[id] = name;
-                streamIds.set(name, id);
+                if (streamNames[id] === undefined) knowStream(id, name);
               },
             });
           },

@@ -27,7 +27,7 @@ export interface EncodedPage {
   types?: string[];
 }
 
-/** Values per row in EncodedPage.numbers. */
+/** Values per row in EncodedPage.numbers (the worker, plain JavaScript, writes the same 4). */
 export const NUMBERS_PER_ROW = 4;
 
 /**
@@ -46,8 +46,9 @@ export function learnTypes(page: EncodedPage, typeNames: string[]): void {
 
 /**
  * Unpacks a page into recorded events exactly like the store's own row decoding (same values, same object
- * shape); `streamName` resolves a stream id, `typeNames` names the type ids (see learnTypes). Throws when the JSON text does not hold two values per row (a
- * stored text that is not one JSON value), so the caller can read that page itself.
+ * shape); `streamName` resolves a stream id, `typeNames` names the type ids (see learnTypes). Throws when
+ * the JSON text does not hold two values per row (a stored text that is not one JSON value), so the caller
+ * can read that page itself.
  */
 export function decodePage(
   page: EncodedPage,
