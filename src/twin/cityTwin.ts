@@ -32,7 +32,7 @@ import type { GridEvent } from '../domain/grid/events.js';
 import type { MobilityEvent } from '../domain/mobility/events.js';
 import { type EntityKind, parseStream } from '../domain/streams.js';
 import type { LayerName, TwinChange, TwinFeature } from './changes.js';
-import { type BBox, distanceM, geometryBBox, radiusBox, representativePoint } from './geo.js';
+import { type BBox, distanceM, geometryBBox, pointBox, radiusBox, representativePoint } from './geo.js';
 import { KpiAccumulator } from './kpiAccumulator.js';
 import { type LayerQuery, type QueryResult, queryLayer } from './query.js';
 import { SpatialIndex } from './spatialIndex.js';
@@ -595,7 +595,7 @@ export class CityTwin {
     const prevPoint = prev?.point;
     const prevKind = prev?.state.kind;
     const entity = this.record('mobility', id, prev, state, contribution, district, point);
-    if (moved) this.indexes.mobility.set(id, [point[0], point[1], point[0], point[1]]);
+    if (moved) this.indexes.mobility.set(id, pointBox(point));
     if (!this.bulk) {
       const covers = coversResidents(state);
       if (covered !== covers || (moved && covers)) {
@@ -707,8 +707,7 @@ export class CityTwin {
     this.bulk = false;
     if (this.movedInPlace) {
       // Unchanged entries are skipped by the index; the moved ones are written once, at their last point.
-      for (const [id, e] of this.layers.mobility)
-        this.indexes.mobility.set(id, [e.point[0], e.point[1], e.point[0], e.point[1]]);
+      for (const [id, e] of this.layers.mobility) this.indexes.mobility.set(id, pointBox(e.point));
       this.movedInPlace = false;
     }
     for (const index of Object.values(this.indexes)) index.resume();
@@ -933,7 +932,7 @@ export class CityTwin {
       const e = entity(state, PROJECTIONS.mobility.contribution(state), district, point);
       twin.layers.mobility.set(id, e);
       twin.kpi.replace(undefined, undefined, e.district, e.contribution);
-      twin.indexes.mobility.set(id, [point[0]!, point[1]!, point[0]!, point[1]!]);
+      twin.indexes.mobility.set(id, pointBox(point));
     }
     for (const [id, saved, district, point] of s.grid) {
       const state = gridShape(saved);

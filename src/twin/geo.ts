@@ -34,6 +34,9 @@ function extend(box: BBox, p: Position): void {
   if (y > box[3]) box[3] = y;
 }
 
+/** The box of a point (an asset's index entry). */
+export const pointBox = (p: readonly number[]): BBox => [p[0]!, p[1]!, p[0]!, p[1]!];
+
 /** Bounding box of a geometry. */
 export function geometryBBox(g: Geometry): BBox {
   const box: BBox = [Infinity, Infinity, -Infinity, -Infinity];
