@@ -262,6 +262,9 @@ export class CityTwin {
         break;
       }
     }
+    // A removed entity's record leaves its target as well: a registry's route outlives the entity, and
+    // would otherwise keep the record (its state, its feature) for as long as the process runs.
+    if (to.record !== undefined && to.record.epoch === RETIRED) to.record = undefined;
     return factorChanges.length === 0 ? changes : [...factorChanges, ...changes];
   }
 

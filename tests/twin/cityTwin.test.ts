@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CityTwin, createCityTwin } from '../../src/twin/cityTwin.js';
+import { CityTwin, createCityTwin, type EntityTarget } from '../../src/twin/cityTwin.js';
 import { createTwinRegistry, TwinRegistry } from '../../src/twin/registry.js';
 import { eventFactory, randomCityEvents, smallCityEvents, square } from '../support/twinFixtures.js';
 import { twinImage } from '../support/twinImage.js';
@@ -118,6 +118,20 @@ test('an explicit target routes an overlay event to an entity', () => {
   });
   assert.is(changes.length, 1);
   assert.is(twin.get('b1')?.feature.properties.pvKWp, 4);
+});
+
+test('a target keeps the record of its entity while it lives and lets it go once it is removed', () => {
+  const twin = createCityTwin('testville');
+  for (const e of smallCityEvents()) twin.apply(e);
+  const e = eventFactory(500n);
+  // One target for every event of the stream, as a registry's route is
+  const target: EntityTarget = { kind: 'building', entityId: 'b1' };
+  twin.apply(e('building-testville.b1', 'RooftopPvInstalled', { kWp: 4 }), target);
+  twin.apply(e('building-testville.b1', 'RooftopPvInstalled', { kWp: 5 }), target);
+  assert.ok(target.record !== undefined);
+  twin.apply(e('building-testville.b1', 'BuildingDemolished', {}), target);
+  assert.is(twin.get('b1'), undefined);
+  assert.is(target.record, undefined);
 });
 
 test('an asset registered without a district is placed in the district that contains it', () => {
