@@ -11,7 +11,6 @@
  * handover has neither gap nor duplicate.
  */
 import type { Server as HttpServer } from 'node:http';
-import { bbox as turfBbox } from '@turf/turf';
 import type { Geometry } from 'geojson';
 import RBush from 'rbush';
 import { Server, type Socket } from 'socket.io';
@@ -30,6 +29,7 @@ import type { Logger } from '../core/logger.js';
 import type { EventStore } from '../eventStore/port.js';
 import type { ScenarioInfo } from '../scenarios/registry.js';
 import { LAYERS, type LayerName, type TwinChangeBatch, type TwinFeature } from '../twin/changes.js';
+import { geometryBBox } from '../twin/geo.js';
 import type { ProjectionRunner } from '../twin/projectionRunner.js';
 import { type AreaFilter, featureMatches, viewChange } from './areaFilter.js';
 import {
@@ -267,12 +267,7 @@ function problemOf(error: unknown): LiveProblem {
 
 /** The extent a geometry is searched with in the area index (undefined: no geometry). */
 function extentOf(geometry: Geometry | null | undefined): [number, number, number, number] | undefined {
-  if (!geometry) return undefined;
-  if (geometry.type === 'Point') {
-    const [x, y] = geometry.coordinates as [number, number];
-    return [x, y, x, y];
-  }
-  return turfBbox(geometry) as [number, number, number, number];
+  return geometry ? geometryBBox(geometry) : undefined;
 }
 
 /**
