@@ -8,31 +8,8 @@
  * `{ok: false, error}`.
  */
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
-
-/**
- * One POST over a kept-alive connection; answers the status and the body. node:http rather than fetch: the
- * feeder shares the machine's two cores with the server, and undici's fetch costs it several times the CPU
- * per request.
- */
-function post(url: string, headers: Record<string, string>, body: string, agent: Agent) {
-  return new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(
-      url,
-      { method: 'POST', agent, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+import { Agent } from 'node:http';
+import { post } from './httpPost.js';
 
 interface Command {
   url: string;

@@ -6,6 +6,8 @@
  * request is built), waits for the open requests, and answers `{ok, sent, failed, failures, seconds}`
  * (`failures`: count per HTTP status).
  */
+import { Agent } from 'node:http';
+import { post as postOnce } from './httpPost.js';
 import { BATCH, CITY, fleet, RATE, sleep } from './liveCity.js';
 
 interface Command {
@@ -30,16 +32,14 @@ process.on('message', async ({ url, token, seconds, exit }: Command) => {
       failed++;
       failures[why] = (failures[why] ?? 0) + 1;
     };
+    // Up to 16 kept-alive connections, one per request open at a time (see httpPost.ts).
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
     const post = async (body: string) => {
       inFlight++;
       try {
-        const res = await fetch(`${url}/api/v1/cities/${CITY}/events`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-          body,
-        });
-        if (res.status !== 201) fail(String(res.status));
-        await res.arrayBuffer();
+        const { status } = await postOnce(`${url}/api/v1/cities/${CITY}/events`, headers, body, agent);
+        if (status !== 201) fail(String(status));
       } catch {
         fail('network');
       } finally {
@@ -65,6 +65,7 @@ process.on('message', async ({ url, token, seconds, exit }: Command) => {
       await sleep(2);
     }
     while (inFlight > 0) await sleep(5);
+    agent.destroy();
     process.send?.({ ok: true, sent, failed, failures, seconds: (Date.now() - started) / 1_000 });
   } catch (error) {
     process.send?.({ ok: false, error: (error as Error).message });
