@@ -27,7 +27,11 @@ export function cityOfStream(stream: string): string | undefined {
     : undefined;
 }
 
-type Route = { stream: string; city: string; target: ApplyTarget };
+/**
+ * Where a stream's events go: the target itself, carrying its stream and city, so a replay follows one
+ * object per event from the stream's slot to the entity's record (not a route and then its target).
+ */
+type Route = ApplyTarget & { stream: string; city: string };
 
 /** The twins of every city seen in the feed; a city's twin is made on its first event. */
 export class TwinRegistry {
@@ -50,7 +54,7 @@ export class TwinRegistry {
     this.position = event.position;
     const route = this.routeOf(event.stream, event.streamNumber);
     if (route === null) return undefined;
-    const { city, target } = route;
+    const city = route.city;
     let twin = this.twins.get(city);
     if (!twin) {
       twin = createCityTwin(city);
@@ -58,10 +62,10 @@ export class TwinRegistry {
       this.twins.set(city, twin);
     }
     if (!withChanges) {
-      twin.applySilently(event, target);
+      twin.applySilently(event, route);
       return undefined;
     }
-    return changeBatchOf(city, event, twin.apply(event, target));
+    return changeBatchOf(city, event, twin.apply(event, route));
   }
 
   /**
@@ -84,12 +88,9 @@ export class TwinRegistry {
       route =
         parsed.kind === 'scenario' || parsed.kind === 'other'
           ? null
-          : {
-              stream,
-              city: parsed.city,
-              target:
-                parsed.kind === 'city' ? { kind: 'city' } : { kind: parsed.kind, entityId: parsed.entityId },
-            };
+          : parsed.kind === 'city'
+            ? { kind: 'city', stream, city: parsed.city }
+            : { kind: parsed.kind, entityId: parsed.entityId, record: undefined, stream, city: parsed.city };
       this.routes.set(stream, route);
     }
     if (route !== null && streamNumber !== undefined && Number.isInteger(streamNumber) && streamNumber >= 0) {
