@@ -79,6 +79,11 @@ export interface Entity<S> {
   /** The emission factors a cached building feature was made under (its CO2e depends on them). */
   featureFactors: CarrierValues | undefined;
   epoch: number;
+  /**
+   * Set on a record its twin owns once its id is in that twin's stale set (bulk replay), so the frequent
+   * in-place events skip adding it again (a hash lookup in a set of tens of thousands per event).
+   */
+  stale: boolean;
 }
 
 /** Epochs of record ownership (see Entity); every twin and every clone takes a new one. */
@@ -396,6 +401,7 @@ export class CityTwin {
       feature: undefined,
       featureFactors: undefined,
       epoch: this.epoch,
+      stale: false,
     };
     (this.layers[layer] as Map<string, Entity<StateOf[L]>>).set(id, entity);
     return entity;
@@ -415,7 +421,10 @@ export class CityTwin {
     if (applied === undefined) return false;
     if (applied) {
       e.feature = undefined;
-      this.staleBuildings.add(id);
+      if (!e.stale) {
+        e.stale = true;
+        this.staleBuildings.add(id);
+      }
     }
     return true;
   }
@@ -735,6 +744,7 @@ export class CityTwin {
       const next = this.record('buildings', id, e, e.state, contribution, e.state.district, e.point);
       next.feature = feature;
       next.featureFactors = featureFactors;
+      next.stale = false;
     }
     this.staleBuildings.clear();
     for (const id of this.staleGrid) {
@@ -922,6 +932,7 @@ export class CityTwin {
       feature: undefined,
       featureFactors: undefined,
       epoch,
+      stale: false,
     });
     for (const [id, saved, district, point] of s.buildings) {
       const state = buildingShape(saved);

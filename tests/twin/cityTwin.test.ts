@@ -28,6 +28,16 @@ test('a silent bulk replay, which writes states in place, ends in the twin an in
   assert.ok(twinImage(silent) === twinImage(replay(history, false)));
 });
 
+test('silent bulk replays one after the other (a catch-up, then another) end in the incremental twin', () => {
+  const twin = createCityTwin('randville');
+  for (const part of [history.slice(0, 700), history.slice(700)]) {
+    twin.beginBulk();
+    for (const e of part) twin.applySilently(e);
+    twin.endBulk();
+  }
+  assert.ok(twinImage(twin) === twinImage(replay(history, false)));
+});
+
 test('a copy taken during a silent bulk replay is not changed by the rest of the replay, nor changes it', () => {
   const twin = createCityTwin('randville');
   twin.beginBulk();
