@@ -18,10 +18,13 @@ interface Command {
   exit?: boolean;
 }
 
+// One walk across the runs a process is asked for (the warm-up, then the measured run): vehicles go on
+// from where they were instead of jumping back to their first positions.
+const vehicles = fleet(7);
+
 process.on('message', async ({ url, token, seconds, exit }: Command) => {
   if (exit) process.exit(0);
   try {
-    const vehicles = fleet(7);
     const started = Date.now();
     let sent = 0;
     let inFlight = 0;
