@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ConcurrencyError } from '../../src/core/errors.js';
 import type { RecordedEvent } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { eventStoreContract } from './contract.js';
@@ -150,6 +151,50 @@ processes(
       await store.close();
     }
     assert.equal(received, acked);
+  },
+);
+
+processes(
+  'a writer sees the revisions another connection appended, also for streams it has written itself',
+  async ({ path }) => {
+    // Each store keeps the revisions it last saw per stream; another connection's commit must void them.
+    const a = createSqliteEventStore(path, { backgroundCheckpoints: false });
+    const b = createSqliteEventStore(path, { backgroundCheckpoints: false });
+    const stream = 'mobility-suceava.bus-7';
+    const report = (n: number) => ({
+      id: `0b7f9a3c-2d4e-4f6a-8b1c-3d5e7f9a1b${String(n).padStart(2, '0')}`,
+      type: 'VehiclePositionReported',
+      data: { n },
+      metadata: {},
+    });
+    try {
+      assert.is(
+        (await a.append(stream, [report(0)], { expectedRevision: 'no_stream' })).nextExpectedRevision,
+        0,
+      );
+      assert.is((await b.append(stream, [report(1)], { expectedRevision: 0 })).nextExpectedRevision, 1);
+      // `a` last wrote revision 0 itself; the file is at 1.
+      try {
+        await a.append(stream, [report(2)], { expectedRevision: 0 });
+        assert.unreachable('a stale expected revision must be refused');
+      } catch (error) {
+        assert.instance(error, ConcurrencyError);
+        assert.is((error as ConcurrencyError).actual, '1');
+      }
+      assert.is((await a.append(stream, [report(3)], { expectedRevision: 1 })).nextExpectedRevision, 2);
+      await b.append(stream, [report(4), report(5)], { expectedRevision: 2 });
+      assert.is(
+        (await a.append(stream, [report(6)])).nextExpectedRevision,
+        5,
+        "'any' follows the other's appends",
+      );
+      const revisions: number[] = [];
+      for await (const e of a.readStream(stream)) revisions.push(e.revision);
+      assert.equal(revisions, [0, 1, 2, 3, 4, 5]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   },
 );
 
