@@ -148,34 +148,33 @@ export function mutateBuilding(
     held = new Array<number>(METER_WINDOW_MONTHS).fill(-1);
     state.meterSlotMonth = held;
   }
+  // The carriers present are walked by for-in over the buckets' own keys (V8 reads them through the object's
+  // enum cache): indexing the buckets by each of the six carrier names was a megamorphic keyed load each,
+  // ~2x slower per reading measured alone. Order does not matter in either loop below.
+  const buckets = state.meter;
   for (let i = 0; i < METER_WINDOW_MONTHS; i++) {
     const h = held[i]!;
     if ((h !== -1 && h < oldest) || (i === slot && h !== month)) {
       held[i] = -1;
-      // The carriers present, by for-in over the buckets' own keys (V8 reads them through the object's enum
-      // cache): indexing the buckets by each of the six carrier names was a megamorphic keyed load each,
-      // ~2x slower per reading measured alone. Order does not matter here, nor in the check below.
-      const meter = state.meter;
-      for (const c in meter) {
-        const slots = meter[c as EnergyCarrier];
+      for (const c in buckets) {
+        const slots = buckets[c as EnergyCarrier];
         if (slots) slots[i] = 0;
       }
     }
   }
   held[slot] = month;
   state.meterLatestMonth = latest;
-  let target = state.meter[d.carrier];
+  let target = buckets[d.carrier];
   // A carrier whose readings all left the window is no longer metered; a new carrier is added last.
   let drop = false;
-  const present = state.meter;
-  for (const c in present) {
-    const slots = present[c as EnergyCarrier];
+  for (const c in buckets) {
+    const slots = buckets[c as EnergyCarrier];
     if (c !== d.carrier && slots && !anyNonZero(slots)) drop = true;
   }
   if (!target || drop) {
     const meter: MeterBuckets = {};
     for (const c of ENERGY_CARRIERS) {
-      const slots = state.meter[c];
+      const slots = buckets[c];
       if (slots && (c === d.carrier || anyNonZero(slots))) meter[c] = slots;
     }
     if (!target) {

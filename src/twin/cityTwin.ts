@@ -38,13 +38,32 @@ import { KpiAccumulator } from './kpiAccumulator.js';
 import { type LayerQuery, type QueryResult, queryLayer } from './query.js';
 import { SpatialIndex } from './spatialIndex.js';
 
-/** A charger in service or a transit stop, at its point, while coverage is recounted. */
+/** A charger in service or a transit stop, at its point (a box of that point, for an rbush). */
 interface CoveringAsset {
   minX: number;
   minY: number;
   maxX: number;
   maxY: number;
   charger: boolean;
+}
+
+/** The asset as a covering one, or undefined when it covers no resident (not a charger in service nor a stop). */
+function coveringAssetOf(asset: Entity<MobilityState>): CoveringAsset | undefined {
+  if (!coversResidents(asset.state)) return undefined;
+  const [x, y] = asset.point;
+  return { minX: x, minY: y, maxX: x, maxY: y, charger: asset.state.kind === 'ev-charger' };
+}
+
+/** The coverage of [x, y] by the covering assets found near it: those within 400 m, counted by kind. */
+function coverageAt(x: number, y: number, found: Iterable<CoveringAsset>): Coverage {
+  let chargers = 0;
+  let transitStops = 0;
+  for (const asset of found) {
+    if (distanceM(x, y, asset.minX, asset.minY) > COVERAGE_RADIUS_M) continue;
+    if (asset.charger) chargers++;
+    else transitStops++;
+  }
+  return chargers === 0 && transitStops === 0 ? NO_COVERAGE : { chargers, transitStops };
 }
 
 /** What the twin needs of an event: the recorded envelope (a RecordedEvent or StoredDomainEvent fits). */
@@ -529,16 +548,13 @@ export class CityTwin {
 
   /** Chargers in service and transit stops within 400 m of a point, through the mobility index. */
   private countCoverage(point: [number, number]): Coverage {
-    let chargers = 0;
-    let transitStops = 0;
+    const found: CoveringAsset[] = [];
     for (const item of this.indexes.mobility.search(radiusBox(point[0], point[1], COVERAGE_RADIUS_M))) {
       const asset = this.layers.mobility.get(item.id);
-      if (!asset || !coversResidents(asset.state)) continue;
-      if (distanceM(point[0], point[1], asset.point[0], asset.point[1]) > COVERAGE_RADIUS_M) continue;
-      if (asset.state.kind === 'ev-charger') chargers++;
-      else transitStops++;
+      const covering = asset && coveringAssetOf(asset);
+      if (covering) found.push(covering);
     }
-    return chargers === 0 && transitStops === 0 ? NO_COVERAGE : { chargers, transitStops };
+    return coverageAt(point[0], point[1], found);
   }
 
   /** Sets a building's coverage and patches only the coverage fields of its contribution. */
@@ -773,31 +789,22 @@ export class CityTwin {
   /**
    * Recounts every building's coverage and patches the buildings whose count changed. From each building
    * inwards, over a tree of the covering assets alone (chargers in service and transit stops, a few thousand,
-   * small enough to stay in cache), with the same distance test as `countCoverage`: counting outwards from the
+   * small enough to stay in cache), counted by `coverageAt` as `countCoverage` counts: counting outwards from the
    * assets through the buildings' tree cost a map lookup per building found (~60 % of this method's time on
    * a 1M-event replay), and the mobility tree would also return every vehicle nearby.
    */
   private recomputeCoverage(): void {
     const covering: CoveringAsset[] = [];
     for (const asset of this.layers.mobility.values()) {
-      if (!coversResidents(asset.state)) continue;
-      const [x, y] = asset.point;
-      covering.push({ minX: x, minY: y, maxX: x, maxY: y, charger: asset.state.kind === 'ev-charger' });
+      const c = coveringAssetOf(asset);
+      if (c) covering.push(c);
     }
     const tree = new RBush<CoveringAsset>(16).load(covering);
     const box = { minX: 0, minY: 0, maxX: 0, maxY: 0 };
     for (const [id, building] of this.layers.buildings) {
       const [x, y] = building.point;
       [box.minX, box.minY, box.maxX, box.maxY] = radiusBox(x, y, COVERAGE_RADIUS_M);
-      let chargers = 0;
-      let transitStops = 0;
-      for (const asset of tree.search(box)) {
-        if (distanceM(x, y, asset.minX, asset.minY) > COVERAGE_RADIUS_M) continue;
-        if (asset.charger) chargers++;
-        else transitStops++;
-      }
-      const coverage = chargers === 0 && transitStops === 0 ? NO_COVERAGE : { chargers, transitStops };
-      this.setCoverage(id, coverage, building);
+      this.setCoverage(id, coverageAt(x, y, tree.search(box)), building);
     }
   }
 

@@ -157,7 +157,7 @@ processes(
 processes(
   'a writer sees the revisions another connection appended, also for streams it has written itself',
   async ({ path }) => {
-    // Each store keeps the revisions it last saw per stream; another connection's commit must void them.
+    // A store that remembered the revisions it last wrote per stream would have to forget them here.
     const a = createSqliteEventStore(path, { backgroundCheckpoints: false });
     const b = createSqliteEventStore(path, { backgroundCheckpoints: false });
     const stream = 'mobility-suceava.bus-7';
