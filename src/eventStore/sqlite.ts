@@ -18,7 +18,12 @@ import type {
   Subscription,
 } from './port.js';
 import { checkPosition, resolveReadAll, resolveReadStream, resolveSubscribeFrom } from './readOptions.js';
-import { type AppendOutcome, createSqliteAppender, type PreparedWrite } from './sqliteAppend.js';
+import {
+  APPENDING_CACHE_PRAGMA,
+  type AppendOutcome,
+  createSqliteAppender,
+  type PreparedWrite,
+} from './sqliteAppend.js';
 import {
   EVENT_COLUMNS,
   type EventRow,
@@ -143,7 +148,7 @@ export function createSqliteEventStore(
     db = new Database(path, { timeout: 10_000 });
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${synchronous}`);
-    db.pragma('cache_size = -65536');
+    db.pragma(APPENDING_CACHE_PRAGMA);
     db.exec(SCHEMA);
   } catch (error) {
     throw new UnavailableError(`Cannot open the SQLite event store at ${path}: ${(error as Error).message}`);

@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { errorToWire } from '../core/errors.js';
-import { createSqliteAppender } from './sqliteAppend.js';
+import { APPENDING_CACHE_PRAGMA, createSqliteAppender } from './sqliteAppend.js';
 import type { WriterJob, WriterReply, WriterSetup } from './sqliteWriterThread.js';
 
 const setup = (workerData as { setup: WriterSetup }).setup;
@@ -20,7 +20,7 @@ try {
   db = new Database(setup.path, { timeout: 10_000 });
   // WAL is the file's mode (set by the store's connection); these are this connection's own settings.
   db.pragma(`synchronous = ${setup.synchronous}`);
-  db.pragma('cache_size = -65536');
+  db.pragma(APPENDING_CACHE_PRAGMA);
   db.pragma(`wal_autocheckpoint = ${setup.autocheckpointPages}`);
   appender = createSqliteAppender(db);
   post({ ready: true });
