@@ -25,6 +25,24 @@ function randomBox(rng: ReturnType<typeof createRng>, size: number): BBox {
   return [x, y, x + rng.float(0, size), y + rng.float(0, size)];
 }
 
+/** A box, or (one time in three) a point, since points are kept apart from the tree (in a grid). */
+function randomEntry(rng: ReturnType<typeof createRng>): BBox {
+  if (rng.float(0, 1) < 0.65) return randomBox(rng, 2);
+  const x = rng.float(0, 100);
+  const y = rng.float(0, 100);
+  return [x, y, x, y];
+}
+
+/** A query box: mostly wide ones, sometimes a small one (a few grid cells), sometimes on a point's corner. */
+function randomQuery(rng: ReturnType<typeof createRng>, boxes: Map<string, BBox>): BBox {
+  const r = rng.float(0, 1);
+  if (r < 0.6) return randomBox(rng, 20);
+  if (r < 0.9 || boxes.size === 0) return randomBox(rng, 0.05);
+  // A box whose corner is exactly an entry's corner: edges count as inside.
+  const b = [...boxes.values()][rng.int(0, boxes.size - 1)]!;
+  return [b[0] - rng.float(0, 0.03), b[1] - rng.float(0, 0.03), b[0], b[1]];
+}
+
 test('copies share a tree yet answer like a fresh index after their own inserts, moves and removals', () => {
   const rng = createRng('spatial-index-copies');
   const first = { index: new SpatialIndex(), boxes: new Map<string, BBox>() };
@@ -36,7 +54,7 @@ test('copies share a tree yet answer like a fresh index after their own inserts,
     const r = rng.float(0, 1);
     if (r < 0.5) {
       const id = `e${rng.int(0, 2_000)}`;
-      const box = randomBox(rng, 2);
+      const box = randomEntry(rng);
       side.index.set(id, box);
       side.boxes.set(id, box);
     } else if (r < 0.65) {
@@ -44,7 +62,7 @@ test('copies share a tree yet answer like a fresh index after their own inserts,
       side.index.delete(id);
       side.boxes.delete(id);
     } else {
-      const q = randomBox(rng, 20);
+      const q = randomQuery(rng, side.boxes);
       assert.equal(ids(side.index, q), scan(side.boxes, q), `step ${step}`);
     }
   }
@@ -54,6 +72,24 @@ test('copies share a tree yet answer like a fresh index after their own inserts,
     const q: BBox = [0, 0, 200, 200];
     assert.equal(ids(side.index, q), scan(side.boxes, q));
   }
+});
+
+test('points move between grid cells and are found by boxes of any size, copies untouched', () => {
+  const index = new SpatialIndex();
+  index.set('bus', [26.1, 44.4, 26.1, 44.4]);
+  index.set('stop', [26.2, 44.5, 26.2, 44.5]);
+  index.set('block', [26.05, 44.35, 26.15, 44.45]);
+  const copy = index.clone();
+  index.set('bus', [26.3, 44.6, 26.3, 44.6]);
+  index.delete('stop');
+  assert.equal(ids(index, [26.09, 44.39, 26.11, 44.41]), ['block'], 'the bus left its cell');
+  assert.equal(ids(index, [26.3, 44.6, 26.3, 44.6]), ['bus'], 'a box of zero size on the point');
+  assert.equal(ids(index, [-180, -90, 180, 90]), ['block', 'bus']);
+  assert.equal(ids(copy, [26.09, 44.39, 26.11, 44.41]), ['block', 'bus'], 'the copy keeps its bus');
+  assert.equal(ids(copy, [-180, -90, 180, 90]), ['block', 'bus', 'stop']);
+  // Off the globe's coordinates a point is an ordinary entry of the tree.
+  index.set('far', [500, 500, 500, 500]);
+  assert.equal(ids(index, [499, 499, 501, 501]), ['far']);
 });
 
 test('a deferred index answers after rebuild, also when copied while deferred', () => {
