@@ -40,6 +40,9 @@ export class TwinRegistry {
   position: bigint | undefined;
   private bulk = false;
   private readonly routes = new Map<string, Route | null>();
+  /** The twin `apply` found last, and its city (see apply); forgotten when the twins are replaced. */
+  private lastCity: string | undefined;
+  private lastTwin: CityTwin | undefined;
   /** The same routes by the store's stream number, when events carry one (see RecordedEvent.streamNumber). */
   private readonly routesByNumber: Array<Route | undefined> = [];
 
@@ -55,12 +58,16 @@ export class TwinRegistry {
     const route = this.routeOf(event.stream, event.streamNumber);
     if (route === null) return undefined;
     const city = route.city;
-    let twin = this.twins.get(city);
+    // Consecutive events are nearly always of one city: the last twin found, compared by its city's name
+    // (the route's own string), instead of a map lookup per event (~2 % of a rebuild's thread).
+    let twin = city === this.lastCity ? this.lastTwin : this.twins.get(city);
     if (!twin) {
       twin = createCityTwin(city);
       if (this.bulk) twin.beginBulk();
       this.twins.set(city, twin);
     }
+    this.lastCity = city;
+    this.lastTwin = twin;
     if (!withChanges) {
       twin.applySilently(event, route);
       return undefined;
@@ -139,6 +146,8 @@ export class TwinRegistry {
       throw new Error(`Unsupported twin snapshot version ${String(s.version)}`);
     }
     this.twins.clear();
+    this.lastCity = undefined;
+    this.lastTwin = undefined;
     this.position = s.position === null ? undefined : BigInt(s.position);
     for (const c of s.cities) {
       const twin = CityTwinClass.fromSnapshot(c);

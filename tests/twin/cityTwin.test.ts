@@ -192,6 +192,21 @@ registry('a registry snapshot restores every city', () => {
   assert.is(restored.position, twins.position);
 });
 
+registry('a registry restored in place applies what follows to the restored twins', () => {
+  const history = smallCityEvents();
+  const cut = Math.floor(history.length / 2);
+  const reference = createTwinRegistry();
+  for (const e of history) reference.apply(e as never);
+  const twins = createTwinRegistry();
+  for (const e of history.slice(0, cut)) twins.apply(e as never);
+  const atCut = JSON.parse(JSON.stringify(twins.toSnapshot()));
+  // Further events, then the restore: the registry must forget the twin it applied them to.
+  for (const e of history.slice(cut)) twins.apply(e as never);
+  twins.restore(atCut);
+  for (const e of history.slice(cut)) twins.apply(e as never);
+  for (const c of reference.cities()) assert.ok(twinImage(twins.get(c)!) === twinImage(reference.get(c)!), c);
+});
+
 /**
  * What the bbox index finds of a layer at points spread over the city (ids, sorted): a stale index entry
  * (an asset found where it no longer is, or missed where it is) changes it.
