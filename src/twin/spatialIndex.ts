@@ -190,16 +190,17 @@ export class SpatialIndex {
 
   private compactIfLarge(): void {
     const changes = (this.overlayItems?.size ?? 0) + (this.dead?.size ?? 0);
-    if (changes > MIN_OVERLAY && changes * 4 > this.items.size) this.rebuild();
+    if (changes > MIN_OVERLAY && changes * 4 > this.items.size) this.loadOwnTree();
   }
 
   /** Ids of entities whose box intersects the given box. */
   search(box: BBox): IndexItem[] {
     const query = { minX: box[0], minY: box[1], maxX: box[2], maxY: box[3] };
     const found = this.tree.search(query);
+    // Only a side that shares its tree keeps a dead set and an overlay (loadOwnTree drops both).
     const dead = this.dead;
-    const out = this.shared && dead && dead.size > 0 ? found.filter((item) => !dead.has(item)) : found;
-    if (this.shared && this.overlay && this.overlayItems!.size > 0)
+    const out = dead && dead.size > 0 ? found.filter((item) => !dead.has(item)) : found;
+    if (this.overlay && this.overlayItems!.size > 0)
       for (const item of this.overlay.search(query)) out.push(item);
     this.points.search(box[0], box[1], box[2], box[3], out);
     return out;
@@ -217,21 +218,27 @@ export class SpatialIndex {
     else this.deferred = false;
   }
 
-  /** Bulk-loads a tree of its own from the items (after a deferred replay, a restore, or many changes). */
+  /** Rebuilds the grid and bulk-loads a tree of its own from the items (after a deferred replay or a restore). */
   rebuild(): void {
     this.deferred = false;
     this.treeStale = false;
+    this.points = new PointGrid();
+    for (const item of this.items.values()) if (isGridPoint(item)) this.points.add(item);
+    this.loadOwnTree();
+  }
+
+  /**
+   * Bulk-loads a tree of its own from the items that are not points, folding in the overlay and dead set of a
+   * shared tree. The grid is current (it is kept in every mode but a deferral) and stays as it is.
+   */
+  private loadOwnTree(): void {
     this.shared = false;
     this.overlay = undefined;
     this.overlayItems = undefined;
     this.dead = undefined;
-    this.tree = new RBush<IndexItem>(16);
-    this.points = new PointGrid();
     const others: IndexItem[] = [];
-    for (const item of this.items.values()) {
-      if (isGridPoint(item)) this.points.add(item);
-      else others.push(item);
-    }
+    for (const item of this.items.values()) if (!isGridPoint(item)) others.push(item);
+    this.tree = new RBush<IndexItem>(16);
     this.tree.load(others);
   }
 
@@ -248,7 +255,7 @@ export class SpatialIndex {
     }
     // Pending changes are folded into a tree of this side's own first, so that a copy (and every copy of
     // it: time travel copies a snapshot twin per query) starts from a clean shared tree.
-    if ((this.overlayItems?.size ?? 0) + (this.dead?.size ?? 0) > 0) this.rebuild();
+    if ((this.overlayItems?.size ?? 0) + (this.dead?.size ?? 0) > 0) this.loadOwnTree();
     this.shared = true;
     copy.shared = true;
     copy.tree = this.tree;
