@@ -18,7 +18,12 @@ export interface FeedSource {
    * Optionally reads a long catch-up's pages ahead of the subscriber (see PageReadAhead), from the page after
    * `after` on; undefined when not worth it (a short history) or not possible.
    */
-  readAhead?(after: bigint, limit: number, filter: EventFilter | undefined): PageReadAhead | undefined;
+  readAhead?(
+    after: bigint,
+    limit: number,
+    filter: EventFilter | undefined,
+    metadataKeys: readonly string[] | undefined,
+  ): PageReadAhead | undefined;
 }
 
 /** A page read ahead, with the head position observed before it was read (0n when empty). */
@@ -51,6 +56,8 @@ export interface CatchUpOptions {
   pageSize?: number;
   /** Called once when the subscription ends (closed, broken off or failed). */
   onEnd?: () => void;
+  /** The metadata members the subscriber reads (SubscribeOptions.metadataKeys), for the read-ahead. */
+  metadataKeys?: readonly string[];
 }
 
 /**
@@ -163,7 +170,7 @@ export function createCatchUpSubscription(source: FeedSource, options: CatchUpOp
       }
       if (!live && full && !readAheadAsked) {
         readAheadAsked = true;
-        readAhead = source.readAhead?.(pageSeenUpTo, pageSize, filter);
+        readAhead = source.readAhead?.(pageSeenUpTo, pageSize, filter, options.metadataKeys);
       }
       if (page.length > 0) {
         const event = page[index++]!;

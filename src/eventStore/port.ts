@@ -93,6 +93,13 @@ export interface SubscribeOptions {
   /** Exclusive: the first event delivered is the first one AFTER this position. Default 'start' (everything). */
   from?: Position | 'start' | 'end';
   filter?: EventFilter;
+  /**
+   * The metadata members the subscriber reads. An adapter may then hand out events whose metadata holds
+   * only these (the SQLite store does for the pages of a long catch-up it reads ahead on a worker thread,
+   * so the subscriber's thread does not parse what it never reads); other events keep all of it. Default:
+   * all members, always.
+   */
+  metadataKeys?: readonly string[];
 }
 
 /**

@@ -302,7 +302,7 @@ export function createSqliteEventStore(
     readAhead:
       path === ':memory:' || !(readAheadMinEvents < Number.POSITIVE_INFINITY)
         ? undefined
-        : (after, limit, filter) => {
+        : (after, limit, filter, metadataKeys) => {
             // Worth a thread only for a long way to go; the head tells how long (positions are dense).
             if (closed || Number(source.head() as bigint) - Number(after) < readAheadMinEvents)
               return undefined;
@@ -314,6 +314,7 @@ export function createSqliteEventStore(
               knowStream: (id, name) => {
                 if (streamNames[id] === undefined) knowStream(id, name);
               },
+              ...(metadataKeys ? { metadataKeys } : {}),
             });
           },
   };
@@ -402,6 +403,7 @@ export function createSqliteEventStore(
         startAfter,
         filter,
         pageSize,
+        ...(subscribeOptions.metadataKeys ? { metadataKeys: subscribeOptions.metadataKeys } : {}),
         onEnd: () => subscriptions.delete(subscription),
       });
       subscriptions.add(subscription);

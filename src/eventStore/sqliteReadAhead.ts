@@ -32,6 +32,8 @@ interface ReadAheadSetup {
   limit: number;
   /** Pages the worker reads ahead of the subscriber at most. */
   window: number;
+  /** The metadata members the subscriber reads (SubscribeOptions.metadataKeys); null: all. */
+  metadataKeys: string[] | null;
 }
 
 /** To the worker: read pages from the one after `start` on; or: the subscriber took (or dropped) pages. */
@@ -56,6 +58,8 @@ export function openSqliteReadAhead(options: {
   streamName: (id: number) => string;
   /** Told the names of streams as the worker reads them, so `streamName` finds them without a query. */
   knowStream?: (id: number, name: string) => void;
+  /** The metadata members the subscriber reads: the pages' metadata holds only these. Default: all. */
+  metadataKeys?: readonly string[];
 }): PageReadAhead & { readonly ready: boolean } {
   const { limit } = options;
   const setup: ReadAheadSetup = {
@@ -67,6 +71,7 @@ export function openSqliteReadAhead(options: {
     filtered: options.filter !== undefined,
     limit,
     window: WINDOW,
+    metadataKeys: options.metadataKeys ? [...options.metadataKeys] : null,
   };
   // Pages come back on a channel of their own, received synchronously (receiveMessageOnPort), and the worker
   // bumps `signal` after each message: the subscriber can wait for a page without turning the event loop, so

@@ -8,10 +8,13 @@
  */
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { memberPicker } from './jsonMembers.mjs';
 
-/** @type {{ path: string; pageSql: string; headSql: string; streamSql: string; params: string[]; filtered: boolean; limit: number; window: number; port: import('node:worker_threads').MessagePort; signal: Int32Array }} */
+/** @type {{ path: string; pageSql: string; headSql: string; streamSql: string; params: string[]; filtered: boolean; limit: number; window: number; metadataKeys: string[] | null; port: import('node:worker_threads').MessagePort; signal: Int32Array }} */
 const setup = workerData;
-const { port, signal } = setup;
+const { port, signal, metadataKeys } = setup;
+/** Reduces a metadata text to the members the subscriber reads, when it said which. */
+const pickMetadata = metadataKeys ? memberPicker(metadataKeys) : undefined;
 
 /** Sends a message and wakes the subscriber if it waits for one (it receives them synchronously). */
 function send(message, transfer) {
@@ -26,7 +29,8 @@ const typeIds = new Map();
 /**
  * Packs rows of the store's event columns (position, stream id, revision, id, type, data, metadata,
  * recorded at): the numbers and a type id in a Float64Array, id and recordedAt concatenated with their
- * lengths, the data and metadata texts (JSON already) as the elements of one JSON array text. A type's name
+ * lengths, the data and metadata texts (JSON already; the metadata reduced to `metadataKeys` when given) as
+ * the elements of one JSON array text. A type's name
  * crosses once (`types`), so the subscriber gives every event of a type the same string.
  */
 function encodePage(rows, head) {
@@ -58,7 +62,8 @@ function encodePage(rows, head) {
     if (i > 0) json += ',';
     json += row[5];
     json += ',';
-    json += row[6];
+    // Only the metadata members the subscriber reads, when it said which (its thread parses the rest for nothing)
+    json += pickMetadata ? pickMetadata(row[6]) : row[6];
   }
   json += ']';
   const page = { count, numbers, strings, lengths, json, head };

@@ -148,6 +148,12 @@ export interface CityTwinSnapshot {
   deferred: boolean;
 }
 
+/**
+ * The metadata members a twin reads of an event (here and in changeBatchOf): what the projection runner
+ * asks its subscription for, so a long catch-up does not hand it the rest (SubscribeOptions.metadataKeys).
+ */
+export const TWIN_METADATA_KEYS: readonly string[] = ['occurredAt'];
+
 const occurredAtOf = (event: TwinEvent): string => {
   const meta = event.metadata as { occurredAt?: unknown } | undefined;
   return typeof meta?.occurredAt === 'string'

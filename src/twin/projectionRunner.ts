@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import type { EventStore, Subscription } from '../eventStore/port.js';
 import type { TwinChangeBatch } from './changes.js';
+import { TWIN_METADATA_KEYS } from './cityTwin.js';
 import { createTwinRegistry, type TwinRegistry } from './registry.js';
 import { createMemorySnapshotStore, type SnapshotStore } from './snapshotStore.js';
 
@@ -91,7 +92,7 @@ export class ProjectionRunner {
       try {
         if (!this.caughtUp) this.twins.beginBulk();
         const from = this.twins.position ?? 'start';
-        this.subscription = this.store.subscribeToAll({ from });
+        this.subscription = this.store.subscribeToAll({ from, metadataKeys: TWIN_METADATA_KEYS });
         for await (const message of this.subscription) {
           if (message.type === 'caughtUp') {
             this.twins.endBulk();

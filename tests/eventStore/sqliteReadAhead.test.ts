@@ -248,6 +248,50 @@ readAhead(
   },
 );
 
+readAhead(
+  'a subscriber that names the metadata it reads gets only those members from the pages read ahead',
+  async (ctx) => {
+    const path = join(ctx.dir, 'picked.sqlite');
+    const store = createSqliteEventStore(path, { pageSize: 50, readAheadMinEvents: 0 });
+    try {
+      for (const write of history(700, 19)) await store.append(write.stream, write.events);
+      const expected: RecordedEvent[] = [];
+      for await (const event of store.readAll()) expected.push(event);
+      // Pages come from the worker once it has started (~0.1 s); until then the subscriber reads them
+      // itself. So each try pauses after the first event, longer each time, until the worker has served.
+      let seen: RecordedEvent[] = [];
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        const subscription = store.subscribeToAll({ from: 'start', metadataKeys: ['occurredAt'] });
+        seen = [];
+        for await (const message of subscription) {
+          if (message.type === 'caughtUp') break;
+          seen.push(message.event);
+          if (seen.length === 1) await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+        }
+        await subscription.close();
+        if (seen.some((e) => !('actor' in e.metadata))) break;
+      }
+      assert.is(seen.length, expected.length);
+      let picked = 0;
+      for (let i = 0; i < expected.length; i++) {
+        const { metadata, ...rest } = seen[i]!;
+        const { metadata: full, ...expectedRest } = expected[i]!;
+        assert.is(asText([rest as RecordedEvent]), asText([expectedRest as RecordedEvent]), `event ${i}`);
+        if ('actor' in metadata) assert.equal(metadata, full, `event ${i}: all of it`);
+        else {
+          assert.equal(metadata, { occurredAt: full.occurredAt }, `event ${i}: only occurredAt`);
+          picked++;
+        }
+      }
+      // The first page is the subscriber's own read (all metadata); the read-ahead's pages follow.
+      assert.ok(seen.slice(0, 50).every((e) => 'actor' in e.metadata));
+      assert.ok(picked >= 600, `${picked} events came from the read-ahead`);
+    } finally {
+      await store.close();
+    }
+  },
+);
+
 readAhead('a page whose JSON text does not hold two values per row is refused, not misread', () => {
   const page = {
     count: 1,
