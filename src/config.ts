@@ -64,6 +64,12 @@ export const configSchema = z
     LIVE_MAX_BATCH: int(1_000, 1, 100_000),
     /** Whether read routes answer without an API key. Writes always need one. */
     ALLOW_ANONYMOUS_READS: bool(false),
+    /**
+     * How long an idle kept-alive HTTP connection stays open (ms). Above a load balancer's idle timeout (60 s
+     * on common ones), so that the balancer closes idle connections, not the server: a client (or balancer)
+     * never sends a request on a connection the server is closing at that moment.
+     */
+    HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 1_000, 290_000),
     /** Requests per minute per API key (per client IP without one); 0 turns rate limiting off. */
     RATE_LIMIT_PER_MINUTE: int(1_200, 0, 1_000_000),
     /** Presets the first admin key (at least 32 characters); otherwise one is generated and printed once. */

@@ -4,7 +4,7 @@
  * block (and, if it holds resources, an `onShutdown` closer).
  */
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:http';
+import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { seedCities } from '../seeds/seedCities.js';
 import { ensureAdminKey } from './access/bootstrap.js';
@@ -16,6 +16,7 @@ import { createLogger } from './core/logger.js';
 import { createEventStore } from './eventStore/createEventStore.js';
 import { createApp } from './http/app.js';
 import type { AppDeps, ReadinessCheck } from './http/deps.js';
+import { createHttpServer } from './http/server.js';
 import { attachLiveGateway, liveOptionsFromConfig, liveTwinSourceOf } from './realtime/gateway.js';
 import { createGeofenceRegistry } from './realtime/geofenceRegistry.js';
 import { liveScenariosOf } from './realtime/scenarioFeed.js';
@@ -136,7 +137,7 @@ async function main(): Promise<void> {
   };
   deps.keys = keys;
   const app = createApp(deps);
-  const server = createServer(app);
+  const server = createHttpServer(app, { keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS });
   // the live twin on the same server: Socket.IO namespace /live, fed by this node's own projection runner
   const live = attachLiveGateway(server, {
     store,
@@ -181,7 +182,7 @@ async function main(): Promise<void> {
 }
 
 /** Stops accepting connections, lets in-flight requests finish, and ends idle keep-alive sockets. */
-function closeServer(server: ReturnType<typeof createServer>): Promise<void> {
+function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
     server.close(() => resolve());
     server.closeIdleConnections();

@@ -8,7 +8,6 @@
  */
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +21,7 @@ import { silentLogger } from '../../src/core/logger.js';
 import type { NewEvent, StreamWrite } from '../../src/eventStore/port.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { createApp } from '../../src/http/app.js';
+import { createHttpServer } from '../../src/http/server.js';
 import { createParseWorkers } from '../../src/write/parseWorkers.js';
 import { createWriter } from '../../src/write/writer.js';
 import { type BenchResult, percentile, result, timeIt, type Workload } from '../harness.js';
@@ -211,7 +211,9 @@ async function ingestOverHttp(
   // As src/main.ts builds it: batches parsed by the worker threads while the event loop decides and appends
   const parser = createParseWorkers({ workers: config.PARSE_WORKERS });
   const writer = createWriter({ store, clock, parser });
-  const server = createServer(createApp({ config, store, clock, writer, logger: silentLogger() }));
+  const server = createHttpServer(createApp({ config, store, clock, writer, logger: silentLogger() }), {
+    keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/api/v1/cities/${CITY}/events`;

@@ -15,7 +15,6 @@
  * - `close`: closes everything and exits (so a `--cpu-prof` profile is written)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +26,7 @@ import { systemClock } from '../../src/core/clock.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
 import { createApp } from '../../src/http/app.js';
+import { createHttpServer } from '../../src/http/server.js';
 import { attachLiveGateway, liveTwinSourceOf } from '../../src/realtime/gateway.js';
 import { createGeofenceRegistry } from '../../src/realtime/geofenceRegistry.js';
 import { liveParser } from '../../src/realtime/wireParser.js';
@@ -116,15 +116,16 @@ async function start() {
   await runner.start();
   await runner.waitUntilCaughtUp(60_000);
   await geofences.start();
+  // The feeder is one operator key posting 50 requests/s: its limit is set for that (the default,
+  // 1,200/min, would answer 429 beyond 20 requests/s), and the limiter stays on, as in production.
+  const config = loadConfig({
+    EVENT_STORE: 'sqlite',
+    SEED: 'false',
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_MINUTE: '12000',
+  });
   const app = createApp({
-    // The feeder is one operator key posting 50 requests/s: its limit is set for that (the default,
-    // 1,200/min, would answer 429 beyond 20 requests/s), and the limiter stays on, as in production.
-    config: loadConfig({
-      EVENT_STORE: 'sqlite',
-      SEED: 'false',
-      LOG_LEVEL: 'silent',
-      RATE_LIMIT_PER_MINUTE: '12000',
-    }),
+    config,
     store,
     clock: systemClock,
     logger: silentLogger(),
@@ -134,7 +135,7 @@ async function start() {
     twins: runner.twins,
     runner,
   });
-  const server = createServer(app);
+  const server = createHttpServer(app, { keepAliveTimeoutMs: config.HTTP_KEEP_ALIVE_TIMEOUT_MS });
   const sio = new Server(server, { serveClient: false, parser: liveParser });
   io = sio;
   const live = attachLiveGateway(sio, {
