@@ -67,7 +67,8 @@ export const configSchema = z
     /**
      * How long an idle kept-alive HTTP connection stays open (ms). Above a load balancer's idle timeout (60 s
      * on common ones), so that the balancer closes idle connections, not the server: a client (or balancer)
-     * never sends a request on a connection the server is closing at that moment.
+     * never sends a request on a connection the server is closing at that moment. At most 290 s: the headers
+     * timeout (1 s more) must stay under Node's 300 s request timeout.
      */
     HTTP_KEEP_ALIVE_TIMEOUT_MS: int(65_000, 1_000, 290_000),
     /** Requests per minute per API key (per client IP without one); 0 turns rate limiting off. */
