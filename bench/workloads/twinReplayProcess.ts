@@ -12,6 +12,7 @@
  */
 import Database from 'better-sqlite3';
 import { createSqliteEventStore } from '../../src/eventStore/sqlite.js';
+import { TWIN_METADATA_KEYS } from '../../src/twin/cityTwin.js';
 import { createProjectionRunner } from '../../src/twin/projectionRunner.js';
 import { createFileSnapshotStore, createMemorySnapshotStore } from '../../src/twin/snapshotStore.js';
 import { timeIt } from '../harness.js';
@@ -69,7 +70,8 @@ async function replay({ mode, path, snapshotDir, city }: ReplayCommand): Promise
     if (mode === 'feed') {
       const { seconds, value } = await timeIt(async () => {
         let n = 0;
-        const subscription = store.subscribeToAll({ from: 'start' });
+        // Subscribed as the projection runner subscribes (the metadata a twin reads), so this is the read half of a rebuild
+        const subscription = store.subscribeToAll({ from: 'start', metadataKeys: TWIN_METADATA_KEYS });
         for await (const message of subscription) {
           if (message.type === 'caughtUp') break;
           n++;
