@@ -314,7 +314,7 @@ export function createSqliteEventStore(
               knowStream: (id, name) => {
                 if (streamNames[id] === undefined) knowStream(id, name);
               },
-              ...(metadataKeys ? { metadataKeys } : {}),
+              metadataKeys,
             });
           },
   };
@@ -403,7 +403,7 @@ export function createSqliteEventStore(
         startAfter,
         filter,
         pageSize,
-        ...(subscribeOptions.metadataKeys ? { metadataKeys: subscribeOptions.metadataKeys } : {}),
+        metadataKeys: subscribeOptions.metadataKeys,
         onEnd: () => subscriptions.delete(subscription),
       });
       subscriptions.add(subscription);

@@ -30,8 +30,8 @@ const typeIds = new Map();
  * Packs rows of the store's event columns (position, stream id, revision, id, type, data, metadata,
  * recorded at): the numbers and a type id in a Float64Array, id and recordedAt concatenated with their
  * lengths, the data and metadata texts (JSON already; the metadata reduced to `metadataKeys` when given) as
- * the elements of one JSON array text. A type's name
- * crosses once (`types`), so the subscriber gives every event of a type the same string.
+ * the elements of one JSON array text. A type's name crosses once (`types`), so the subscriber gives every
+ * event of a type the same string.
  */
 function encodePage(rows, head) {
   const count = rows.length;
