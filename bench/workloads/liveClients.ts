@@ -114,11 +114,12 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
       view.applyChanges(m);
       for (const change of m.changes) {
         if (change.op === 'moves') {
-          // Moves of one request share their time: read once (the measuring must not cost the consoles much).
+          // Moves of one request share their time (sent once, then null): read once, as the measuring must
+          // not cost the consoles much (applyChanges has filled the nulls in).
           let text = '';
           let ms = 0;
           for (const at of change.at) {
-            if (at !== text) {
+            if (at !== null && at !== text) {
               text = at;
               ms = isoMs(at);
             }

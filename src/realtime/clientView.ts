@@ -11,7 +11,7 @@
 import type { LayerName, TwinFeature } from '../twin/changes.js';
 import type { ChangesMessage, SnapshotMessage } from './contract.js';
 import { applyPatch } from './featurePatch.js';
-import { applyMove } from './vehicleMove.js';
+import { applyMove, movePosition, resolveMoveTimes } from './vehicleMove.js';
 
 export interface ClientView {
   /** `layer:id` -> feature. */
@@ -26,12 +26,6 @@ export interface ClientView {
   readonly complete: boolean;
   applySnapshot(message: SnapshotMessage): void;
   applyChanges(message: ChangesMessage): void;
-}
-
-/** Orders two global positions given as canonical decimal strings (no leading zeros). */
-function comparePositions(a: string, b: string): number {
-  if (a.length !== b.length) return a.length - b.length;
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** A fresh view; `since` when resuming a view that already holds state. */
@@ -85,33 +79,38 @@ export function createClientView(): ClientView {
       if (position !== undefined && after !== position) {
         (after > position ? gaps : duplicates).push(`message after ${after} while at ${position}`);
       }
-      // Positions are compared as decimal strings: no BigInt per change on the console's hot path.
-      let last = m.after;
-      const end = m.position;
-      const inOrder = (p: string) => {
-        const sinceLast = comparePositions(p, last);
-        if (sinceLast < 0 || comparePositions(p, end) > 0) {
-          duplicates.push(`change at ${p} outside (${m.after}, ${end}] or out of order`);
-        }
-        if (sinceLast > 0) last = p;
+      // Positions are checked as offsets from `after` (moves carry theirs; others' are computed): plain
+      // numbers on the console's hot path, not a BigInt or a string comparison per change. A message spans
+      // far fewer than 2^53 positions.
+      const span = Number(to - after);
+      let last = 1;
+      /** Whether a change at `offset` keeps the message's positions in order and inside its range. */
+      const inOrder = (offset: number) => {
+        const ok = offset >= last && offset <= span;
+        if (offset > last) last = offset;
+        return ok;
       };
+      const disorder = (p: string) => `change at ${p} outside (${m.after}, ${m.position}] or out of order`;
       for (const change of m.changes) {
         if (change.op === 'moves') {
-          // Reports of one request share their time: one string held by all their features instead of a
-          // parsed copy each, so the copies die young and the collector does not carry them to the old space.
-          const at = change.at;
-          for (let i = 1; i < at.length; i++) if (at[i] === at[i - 1]) at[i] = at[i - 1]!;
+          if (!resolveMoveTimes(change)) {
+            gaps.push(`moves block after ${m.after} opens without a time`);
+            continue;
+          }
+          const offsets = change.offset;
           for (let i = 0; i < change.id.length; i++) {
-            const p = change.position[i]!;
-            inOrder(p);
+            if (!inOrder(offsets[i]!)) duplicates.push(disorder(movePosition(m.after, change, i)));
             const held = vehicles.get(change.id[i]!);
             if (held) applyMove(held, change, i);
-            else gaps.push(`move at ${p} of mobility:${change.id[i]}, which the view does not hold`);
+            else {
+              const p = movePosition(m.after, change, i);
+              gaps.push(`move at ${p} of mobility:${change.id[i]}, which the view does not hold`);
+            }
           }
           continue;
         }
         const p = change.position;
-        inOrder(p);
+        if (!inOrder(Number(BigInt(p) - after))) duplicates.push(disorder(p));
         if (change.op === 'upsert') hold(change.layer, change.id, change.feature);
         else if (change.op === 'patch') {
           const held = features.get(`${change.layer}:${change.id}`);

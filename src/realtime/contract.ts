@@ -68,21 +68,30 @@ export type UpdateAreaAck = { ok: true; position: string } | LiveProblem;
  * Vehicles of the `mobility` layer the client already holds moved, and nothing else changed but what their
  * position reports set, in columns (the i-th move is the i-th entry of every array). For move i, the held
  * feature `mobility:id[i]` gets the geometry `{type: 'Point', coordinates: [x[i], y[i]]}`, its
- * `lastPositionAt` and `updatedAt` both become `at[i]`, `speedKmh` becomes `v[i]` and `headingDeg` becomes
- * `h[i]` (null when the report had none); every other property stays as held. Applying it gives exactly the
- * twin's feature. Moves that follow each other in a change list go as one block, in position order; columns
- * rather than one object per move because a console parses a few arrays of numbers and short strings much
- * faster than as many small objects (about a third of the time, and two thirds of the bytes).
+ * `lastPositionAt` and `updatedAt` both become its time (`at[i]`, or, where that is null, the time of the
+ * move before it), `speedKmh` becomes `v[i]` and `headingDeg` becomes `h[i]` (null when the report had none);
+ * every other property stays as held. Applying it gives exactly the twin's feature. Moves that follow each
+ * other in a change list go as one block, in position order; columns rather than one object per move because
+ * a console parses a few arrays of numbers and short strings much faster than as many small objects (about a
+ * third of the time, and two thirds of the bytes).
  */
 export interface LiveMoves {
   op: 'moves';
   /** Never sent: moves are always of the `mobility` layer (so code reading `change.layer` sees undefined). */
   layer?: never;
   id: string[];
-  position: string[];
+  /**
+   * Move i's global position is the message's `after` plus `offset[i]`: a small integer, where a decimal
+   * string per move cost a console's JSON parser more than the whole rest of the block.
+   */
+  offset: number[];
   x: number[];
   y: number[];
-  at: string[];
+  /**
+   * Report times; null means the same time as the move before it (the reports of one request share their
+   * time), so the first entry is never null.
+   */
+  at: Array<string | null>;
   /**
    * Speeds and headings; a column is left out when no move of the block has one (vehicles whose feed reports
    * neither, as most bike and scooter feeds): absent means null for every move.

@@ -490,7 +490,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         after: taken.after,
         through: taken.through,
         items: taken.changes,
-        changes: liveChangesOf(taken.changes),
+        changes: liveChangesOf(taken.changes, taken.after),
         afterText: taken.after.toString(),
         throughText: taken.through.toString(),
         body: undefined,

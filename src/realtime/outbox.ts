@@ -46,27 +46,28 @@ export interface Outbox {
 }
 
 /**
- * Queued changes as they go on the wire (positions as decimal strings), in order: a change of a feature the
- * console holds (a base) goes as a move if it is exactly a vehicle's position report (moves that follow each
- * other share one `moves` block), else as a patch; the whole feature otherwise.
+ * Queued changes as they go on the wire in a message covering the positions after `after` (positions as
+ * decimal strings, a move's as its offset from `after`), in order: a change of a feature the console holds
+ * (a base) goes as a move if it is exactly a vehicle's position report (moves that follow each other share
+ * one `moves` block), else as a patch; the whole feature otherwise.
  */
-export function liveChangesOf(changes: readonly OutboxChange[]): LiveChange[] {
+export function liveChangesOf(changes: readonly OutboxChange[], after: bigint): LiveChange[] {
   const out: LiveChange[] = [];
   for (const change of changes) {
-    const position = change.position.toString();
+    const { layer, id } = change;
     if (change.op === 'remove') {
-      out.push({ op: 'remove', layer: change.layer, id: change.id, position });
+      out.push({ op: 'remove', layer, id, position: change.position.toString() });
       continue;
     }
     const feature = change.feature!;
     const patch = change.base ? patchOf(change.base, feature) : undefined;
     if (!patch) {
-      out.push({ op: 'upsert', layer: change.layer, id: change.id, position, feature });
+      out.push({ op: 'upsert', layer, id, position: change.position.toString(), feature });
       continue;
     }
-    const move = change.layer === 'mobility' ? moveOf(patch, feature) : undefined;
-    if (move) pushMove(out, change.id, position, move);
-    else out.push({ op: 'patch', layer: change.layer, id: change.id, position, ...patch });
+    const move = layer === 'mobility' ? moveOf(patch, feature) : undefined;
+    if (move) pushMove(out, id, Number(change.position - after), move);
+    else out.push({ op: 'patch', layer, id, position: change.position.toString(), ...patch });
   }
   return out;
 }
@@ -159,7 +160,7 @@ export function createOutbox(position: bigint, maxBuffer: number): Outbox {
         subscriptionId,
         after: taken.after.toString(),
         position: taken.through.toString(),
-        changes: liveChangesOf(taken.changes),
+        changes: liveChangesOf(taken.changes, taken.after),
       };
     },
     pending() {

@@ -6,7 +6,8 @@
  * position, x, y, at, v, h) instead of a patch that repeats the layer, the geometry's type and the property
  * names; the v and h columns are left out of a block none of whose moves has a speed / a heading. The server
  * sends a move only when applying it to what the console holds gives exactly the twin's feature; anything
- * else stays a patch.
+ * else stays a patch. A move's position goes as its offset from the message's `after`, and a time equal to
+ * the move before it as null (`LiveMoves`).
  */
 import type { Point } from 'geojson';
 import type { TwinFeature } from '../twin/changes.js';
@@ -52,24 +53,29 @@ export function moveOf(patch: FeaturePatch, feature: TwinFeature): MoveFields | 
   return { x: coordinates[0]!, y: coordinates[1]!, at, v, h };
 }
 
+/** The time of each block's last move (its `at` column holds null where a time repeats). */
+const lastTime = new WeakMap<LiveMoves, string>();
+
 /**
- * Appends a move to a change list: to the `moves` block the list ends with, or as a new block, so that moves
- * following each other share one block and the list stays in position order.
+ * Appends a move at `offset` past the message's `after` to a change list: to the `moves` block the list ends
+ * with, or as a new block, so that moves following each other share one block and the list stays in
+ * position order.
  */
-export function pushMove(changes: LiveChange[], id: string, position: string, move: MoveFields): void {
+export function pushMove(changes: LiveChange[], id: string, offset: number, move: MoveFields): void {
   const last = changes[changes.length - 1];
   let block: LiveMoves;
   if (last?.op === 'moves') block = last;
   else {
-    block = { op: 'moves', id: [], position: [], x: [], y: [], at: [] };
+    block = { op: 'moves', id: [], offset: [], x: [], y: [], at: [] };
     changes.push(block);
   }
   const before = block.id.length;
   block.id.push(id);
-  block.position.push(position);
+  block.offset.push(offset);
   block.x.push(move.x);
   block.y.push(move.y);
-  block.at.push(move.at);
+  block.at.push(before > 0 && lastTime.get(block) === move.at ? null : move.at);
+  lastTime.set(block, move.at);
   // The speed and heading columns start with the first move that has one (nulls for the moves before it)
   if (block.v) block.v.push(move.v);
   else if (move.v !== null) block.v = [...new Array<null>(before).fill(null), move.v];
@@ -78,8 +84,25 @@ export function pushMove(changes: LiveChange[], id: string, position: string, mo
 }
 
 /**
- * Applies move `i` of a block to the feature a console holds, in place: a console owns the features it
- * decoded, and a copy of ~20 properties per update (and the garbage it leaves) would be most of its work.
+ * Gives every move of a block decoded off the wire its own time, in place (a null repeats the time before
+ * it), so that `applyMove` can read `at[i]`; the moves then share the one string of their request. Returns
+ * false, changing nothing, when the block opens with a null (it names no time to repeat).
+ */
+export function resolveMoveTimes(moves: LiveMoves): boolean {
+  const at = moves.at;
+  if (at.length > 0 && at[0] === null) return false;
+  for (let i = 1; i < at.length; i++) if (at[i] === null) at[i] = at[i - 1]!;
+  return true;
+}
+
+/** Move `i`'s global position, as a decimal string, in a message that covers positions after `after`. */
+export function movePosition(after: string, moves: LiveMoves, i: number): string {
+  return (BigInt(after) + BigInt(moves.offset[i]!)).toString();
+}
+
+/**
+ * Applies move `i` of a block (its times resolved: `resolveMoveTimes`) to the feature a console holds, in
+ * place: a console owns the features it decoded, and a copy of ~20 properties per update (and the garbage it leaves) would be most of its work.
  */
 export function applyMove(held: TwinFeature, moves: LiveMoves, i: number): void {
   const x = moves.x[i]!;

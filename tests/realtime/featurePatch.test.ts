@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { applyPatch, patchOf } from '../../src/realtime/featurePatch.js';
 import { createOutbox, type OutboxChange } from '../../src/realtime/outbox.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
+import { flatChanges } from '../support/flatChanges.js';
 import { viewHolding } from '../support/heldView.js';
 import { overTheWire } from '../support/liveWire.js';
 
@@ -86,7 +87,7 @@ patches('a status change between two reports seals the first: each patch applies
   box.push(change(13n, movedAgain, stopped));
   const m = overTheWire(box.drain('s', 100)!).message;
   assert.equal(
-    m.changes.map((c) => `${c.op}@${c.position}`),
+    flatChanges(m).map((c) => `${c.op}@${c.position}`),
     ['patch@11', 'patch@12', 'patch@13'],
   );
   const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);

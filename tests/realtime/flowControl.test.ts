@@ -31,7 +31,7 @@ flow('coalesces position reports of one entity within the window but never statu
     for (let i = 11; i <= 20; i++) last = await moveVehicle(h, 'bus', 26.01 + i * 0.001, 44.01);
     statuses.push(await setStatus(h, 'bus', 'in-service'));
     await until(() => view.position === statuses[1], 15_000, 'all delivered');
-    const delivered = flatChanges(c.changes.flatMap((m) => m.changes));
+    const delivered = flatChanges(c.changes);
     const positions = delivered.map((d) => BigInt(d.position));
     for (const s of statuses) assert.ok(positions.includes(s), `status at ${s} was not delivered`);
     const moves = delivered.filter((d) => !statuses.includes(BigInt(d.position)));

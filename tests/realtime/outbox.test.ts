@@ -46,7 +46,7 @@ outbox('coalesces an entity to its latest report, moved behind what came in betw
   assert.is(m.after, '10');
   assert.is(m.position, '13');
   assert.equal(
-    flatChanges(m.changes).map((c) => `${c.id}@${c.position}`),
+    flatChanges(m).map((c) => `${c.id}@${c.position}`),
     ['b@12', 'a@13'],
   );
 });

@@ -64,7 +64,7 @@ resume(
         ack();
       });
       s.on('changes', (m, ack) => {
-        for (const c of flatChanges(m.changes)) {
+        for (const c of flatChanges(m)) {
           const key = `${c.position}:${c.op === 'move' ? 'mobility' : c.layer}:${c.id}`;
           if (seen.has(key)) repeated.push(key);
           seen.add(key);
@@ -189,13 +189,11 @@ resume('a gap within the bound replays exactly the missed changes from the store
       assert.is(again.snapshots.length, 0);
       assert.is(again.changes[0]?.after, since.toString());
       const got = again.changes.flatMap((m) =>
-        flatChanges(m.changes).map((ch) => `${ch.position} ${ch.op} ${ch.id}`),
+        flatChanges(m).map((ch) => `${ch.position} ${ch.op} ${ch.id}`),
       );
       // The console held both vehicles: each change is a patch of what it holds (a move for a report).
       assert.equal(got, [`${a} move v1`, `${b} patch v2`, `${c} move v2`]);
-      const v2 = flatChanges(again.changes.flatMap((m) => m.changes)).find(
-        (ch) => ch.position === b.toString(),
-      );
+      const v2 = flatChanges(again.changes).find((ch) => ch.position === b.toString());
       assert.is(v2?.op === 'patch' && v2.properties?.status, 'maintenance');
       // What the first console held, carried on with what the second one received, is the twin's state.
       const carried = first.view(ack.subscriptionId);
@@ -300,7 +298,7 @@ resume(
       const ack = await pending;
       assert.ok(ack.ok);
       await until(() => view.position === live, 10_000, 'caught up');
-      const positions = changes.flatMap((m) => flatChanges(m.changes).map((c) => c.position));
+      const positions = changes.flatMap((m) => flatChanges(m).map((c) => c.position));
       assert.equal(positions, [...missed, live].map(String));
       assert.equal(view.gaps, []);
       assert.equal(view.duplicates, []);

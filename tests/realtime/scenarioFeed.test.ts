@@ -149,7 +149,7 @@ live(
         'the scenario edit',
       );
       const mine = c.changes.filter((m) => m.subscriptionId === onScenario.subscriptionId);
-      const change = flatChanges(mine.flatMap((m) => m.changes)).find((ch) => ch.id === 'bus-1');
+      const change = flatChanges(mine).find((ch) => ch.id === 'bus-1');
       assert.is(change?.position, edit.toString());
       // The console held bus-1: the edit (a position report in the scenario) comes as a move to its point.
       assert.equal(change?.op === 'move' && [change.x, change.y], point(26.04, 44.01).coordinates);
@@ -158,9 +158,7 @@ live(
       const real = await moveVehicle(ctx.h, 'bus-2', 26.035, 44.06);
       await until(() => cityView.position !== undefined && cityView.position >= real, 15_000, 'city change');
       await until(() => (scenarioView.position ?? 0n) >= real, 15_000, 'scenario sees the real move');
-      const cityChanges = flatChanges(
-        c.changes.filter((m) => m.subscriptionId === onCity.subscriptionId).flatMap((m) => m.changes),
-      );
+      const cityChanges = flatChanges(c.changes.filter((m) => m.subscriptionId === onCity.subscriptionId));
       assert.not.ok(
         cityChanges.some((ch) => ch.position === edit.toString()),
         'a scenario edit on the city feed',
@@ -243,9 +241,7 @@ live(
       // The view the first console held, carried on with what the second one received.
       for (const m of second.changes) view.applyChanges(m);
       assert.is(second.snapshots.length, 0, 'resumed, not resynchronised');
-      const positions = second.changes.flatMap((m) =>
-        flatChanges(m.changes).map((ch) => BigInt(ch.position)),
-      );
+      const positions = second.changes.flatMap((m) => flatChanges(m).map((ch) => BigInt(ch.position)));
       assert.equal(positions, missed);
       assert.equal(second.changes[0]?.after, since.toString());
       assert.equal(view.gaps, []);

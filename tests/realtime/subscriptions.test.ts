@@ -66,7 +66,7 @@ live(
       await moveVehicle(h, 'in', 26.08, 44.08);
       const last = await moveVehicle(h, 'out', 26.03, 44.03);
       await until(() => view.position === last, 10_000, 'changes');
-      const ops = c.changes.flatMap((m) => flatChanges(m.changes).map((ch) => `${ch.op} ${ch.id}`));
+      const ops = c.changes.flatMap((m) => flatChanges(m).map((ch) => `${ch.op} ${ch.id}`));
       assert.equal(ops, ['remove in', 'upsert out']);
       assert.equal([...view.features.keys()], ['mobility:out']);
     } finally {
@@ -119,7 +119,7 @@ live(
       });
       assert.ok(moved.ok);
       await until(() => c.changes.some((m) => m.changes.length > 0), 10_000, 'delta');
-      const delta = c.changes.flatMap((m) => flatChanges(m.changes).map((ch) => `${ch.op} ${ch.id}`)).sort();
+      const delta = c.changes.flatMap((m) => flatChanges(m).map((ch) => `${ch.op} ${ch.id}`)).sort();
       assert.equal(delta, ['remove a', 'upsert c']);
       assert.equal(
         [...view.features.keys()].sort(),

@@ -2,7 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { LiveChange, LiveMoves } from '../../src/realtime/contract.js';
 import { createOutbox, liveChangesOf, type OutboxChange } from '../../src/realtime/outbox.js';
-import { applyMove, pushMove } from '../../src/realtime/vehicleMove.js';
+import { applyMove, pushMove, resolveMoveTimes } from '../../src/realtime/vehicleMove.js';
 import type { TwinFeature } from '../../src/twin/changes.js';
 import { flatChanges } from '../support/flatChanges.js';
 import { viewHolding } from '../support/heldView.js';
@@ -57,7 +57,7 @@ const form = suite('the move form of a position report');
 const oneMove = (at: string, x: number, v: number | null, h: number | null): LiveMoves => ({
   op: 'moves',
   id: ['b1'],
-  position: ['12'],
+  offset: [2],
   x: [x],
   y: [44.05],
   at: [at],
@@ -70,7 +70,7 @@ form(
   () => {
     const held = bus(26.01, 1);
     const moved = bus(26.02, 2, { speedKmh: 31.5, headingDeg: 90 });
-    const changes = liveChangesOf([queued(moved, held)]);
+    const changes = liveChangesOf([queued(moved, held)], 10n);
     assert.equal(changes, [oneMove(moved.properties.updatedAt as string, 26.02, 31.5, 90)]);
     const { message, text } = changesOverTheWire(changes);
     assert.equal(message.changes, changes, 'the wire form decodes to the same change');
@@ -98,7 +98,7 @@ form(
 form('a report without speed or heading clears them, as the twin does', () => {
   const held = bus(26.01, 1, { speedKmh: 20, headingDeg: 180 });
   const moved = bus(26.011, 2);
-  const changes = liveChangesOf([queued(moved, held)]);
+  const changes = liveChangesOf([queued(moved, held)], 10n);
   assert.equal(changes, [oneMove(moved.properties.updatedAt as string, 26.011, null, null)]);
   applyMove(held, changes[0] as LiveMoves, 0);
   assert.equal(held, moved);
@@ -107,8 +107,8 @@ form('a report without speed or heading clears them, as the twin does', () => {
 form('a block leaves out speed and heading until a move has one, then keeps the columns aligned', () => {
   const at = '2026-03-03T08:00:02.000Z';
   const bare: LiveChange[] = [];
-  pushMove(bare, 'b1', '11', { x: 26.01, y: 44.05, at, v: null, h: null });
-  pushMove(bare, 'b2', '12', { x: 26.02, y: 44.05, at, v: null, h: null });
+  pushMove(bare, 'b1', 1, { x: 26.01, y: 44.05, at, v: null, h: null });
+  pushMove(bare, 'b2', 2, { x: 26.02, y: 44.05, at, v: null, h: null });
   const { message, text } = changesOverTheWire(bare);
   assert.not.match(text, /"v"|"h"/, 'no column of nulls on the wire');
   const held = bus(26.0, 1, { speedKmh: 20, headingDeg: 180 });
@@ -116,14 +116,14 @@ form('a block leaves out speed and heading until a move has one, then keeps the 
   assert.equal([held.properties.speedKmh, held.properties.headingDeg], [null, null]);
 
   const mixed: LiveChange[] = [];
-  pushMove(mixed, 'b1', '11', { x: 26.01, y: 44.05, at, v: null, h: null });
-  pushMove(mixed, 'b2', '12', { x: 26.02, y: 44.05, at, v: 31.5, h: null });
-  pushMove(mixed, 'b3', '13', { x: 26.03, y: 44.05, at, v: null, h: 90 });
+  pushMove(mixed, 'b1', 1, { x: 26.01, y: 44.05, at, v: null, h: null });
+  pushMove(mixed, 'b2', 2, { x: 26.02, y: 44.05, at, v: 31.5, h: null });
+  pushMove(mixed, 'b3', 3, { x: 26.03, y: 44.05, at, v: null, h: 90 });
   const block = mixed[0] as LiveMoves;
   assert.equal(block.v, [null, 31.5, null]);
   assert.equal(block.h, [null, null, 90]);
   assert.equal(
-    flatChanges(changesOverTheWire(mixed).message.changes).map((c) => (c.op === 'move' ? [c.v, c.h] : c.op)),
+    flatChanges(changesOverTheWire(mixed).message).map((c) => (c.op === 'move' ? [c.v, c.h] : c.op)),
     [
       [null, null],
       [31.5, null],
@@ -146,14 +146,14 @@ form('moves that follow each other share one block; anything between them starts
   push('b4', 14n, vehicle('b4', 26.05, 4), vehicle('b4', 26.01, 1));
   const m = box.drain('s', 100)!;
   assert.equal(
-    m.changes.map((c) => (c.op === 'moves' ? `moves ${c.id.join(',')} @${c.position.join(',')}` : c.op)),
-    ['moves b1,b2 @11,12', 'patch', 'moves b4 @14'],
+    m.changes.map((c) => (c.op === 'moves' ? `moves ${c.id.join(',')} +${c.offset.join(',')}` : c.op)),
+    ['moves b1,b2 +1,2', 'patch', 'moves b4 +4'],
   );
 });
 
 form('a report that also changes another property is a patch, not a move', () => {
   const held = bus(26.01, 1);
-  const [change] = liveChangesOf([queued(bus(26.02, 2, { district: 'sector-2' }), held)]);
+  const [change] = liveChangesOf([queued(bus(26.02, 2, { district: 'sector-2' }), held)], 10n);
   assert.is(change?.op, 'patch');
   assert.equal(change?.op === 'patch' && change.properties, {
     district: 'sector-2',
@@ -163,7 +163,7 @@ form('a report that also changes another property is a patch, not a move', () =>
 });
 
 form('what a report alone cannot say stays a patch or an upsert', () => {
-  const opOf = (change: OutboxChange) => liveChangesOf([change])[0]?.op;
+  const opOf = (change: OutboxChange) => liveChangesOf([change], 10n)[0]?.op;
   const held = bus(26.01, 1);
   // Updated later than the last position (a status change's time): not what one report sets.
   const touched = bus(26.01, 1, { updatedAt: '2026-03-03T08:00:05.000Z' });
@@ -197,6 +197,67 @@ form('coalesced reports leave as one move against what the console held', () => 
   assert.equal(view.features.get('mobility:b1'), last);
 });
 
+form("a block's positions go as offsets from the message's after, a repeated time as null", () => {
+  const box = createOutbox(1_000n, 100);
+  const t1 = '2026-03-03T08:00:01.000Z';
+  const t2 = '2026-03-03T08:00:02.000Z';
+  const vehicle = (id: string, lon: number, at: string): TwinFeature => {
+    const f = bus(lon, 0, { lastPositionAt: at, updatedAt: at });
+    return { ...f, id };
+  };
+  const held = ['b1', 'b2', 'b3'].map((id) => vehicle(id, 26.0, '2026-03-03T08:00:00.000Z'));
+  const moved = [vehicle('b1', 26.01, t1), vehicle('b2', 26.02, t1), vehicle('b3', 26.03, t2)];
+  [1_003n, 1_004n, 1_009n].forEach((position, i) => {
+    box.push({
+      op: 'upsert',
+      layer: 'mobility',
+      id: moved[i]!.id as string,
+      position,
+      feature: moved[i]!,
+      base: held[i]!,
+      coalescable: true,
+    });
+  });
+  const { message, text } = overTheWire(box.drain('s', 100)!);
+  assert.match(text, '"offset":[3,4,9]');
+  assert.match(text, `"at":["${t1}",null,"${t2}"]`);
+  assert.equal(
+    flatChanges(message).map((c) => (c.op === 'move' ? `${c.id}@${c.position} ${c.at}` : c.op)),
+    [`b1@1003 ${t1}`, `b2@1004 ${t1}`, `b3@1009 ${t2}`],
+  );
+  const view = viewHolding(
+    '1000',
+    held.map((feature) => ({ layer: 'mobility' as const, feature: structuredClone(feature) })),
+  );
+  view.applyChanges(message);
+  assert.equal([...view.features.values()], moved);
+  assert.equal([view.gaps, view.duplicates], [[], []]);
+});
+
+form('a block that opens with a null time is refused whole, as a gap', () => {
+  const block = oneMove('2026-03-03T08:00:02.000Z', 26.02, null, null);
+  const nameless: LiveMoves = { ...block, at: [null] };
+  assert.not.ok(resolveMoveTimes(nameless));
+  const held = bus(26.01, 1);
+  const view = viewHolding('10', [{ layer: 'mobility', feature: held }]);
+  view.applyChanges({ subscriptionId: 's', after: '10', position: '12', changes: [nameless] });
+  assert.is(view.gaps.length, 1);
+  assert.equal(view.features.get('mobility:b1'), bus(26.01, 1), 'nothing applied');
+});
+
+form("a move at the message's after, or past its position, counts as a duplicate", () => {
+  for (const offset of [0, 3]) {
+    const view = viewHolding('10', [{ layer: 'mobility', feature: bus(26.01, 1) }]);
+    view.applyChanges({
+      subscriptionId: 's',
+      after: '10',
+      position: '12',
+      changes: [{ ...oneMove('2026-03-03T08:00:02.000Z', 26.02, null, null), offset: [offset] }],
+    });
+    assert.is(view.duplicates.length, 1, `offset ${offset}`);
+  }
+});
+
 form('a move of a vehicle the view does not hold counts as a gap', () => {
   const view = viewHolding('10', []);
   view.applyChanges({
@@ -219,7 +280,7 @@ form('a move out of position order counts as a duplicate', () => {
       {
         ...moves,
         id: ['b1', 'b1'],
-        position: ['99', '12'],
+        offset: [89, 2],
         x: [26.02, 26.03],
         y: [44, 44],
         at: [...moves.at, ...moves.at],
@@ -269,7 +330,7 @@ live(
       // bus-3 enters the view with its registration: whole, never a move.
       const entered = await registerVehicle(h, 'bus-3', 26.03, 44.03);
       await until(() => view.position === entered, 15_000, 'all delivered');
-      const delivered = flatChanges(c.changes.flatMap((m) => m.changes));
+      const delivered = flatChanges(c.changes);
       const opAt = new Map(delivered.map((d) => [BigInt(d.position), d.op]));
       for (const p of moves) assert.is(opAt.get(p), 'move', `report at ${p}`);
       assert.is(opAt.get(status), 'patch');
