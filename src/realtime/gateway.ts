@@ -60,6 +60,7 @@ import {
   scenarioFeedKey,
 } from './scenarioFeed.js';
 import { emitSharedChanges, type SharedBody, sharedBodyOf } from './sharedFrame.js';
+import { untilWindowEnd, WINDOW_SLOTS } from './windowSlots.js';
 import { liveParser } from './wireParser.js';
 
 /** The twin as the gateway sees it: the runner's change feed and each city's current features. */
@@ -212,6 +213,8 @@ interface FilterGroup {
   /** The group's changes of the current window (coalesced); drained into one frame per window. */
   outbox: Outbox;
   lastFlushAt: number;
+  /** Which of the staggered window ends it flushes at (`WINDOW_SLOTS`). */
+  slot: number;
   /** Its entry in the city's area index (absent for a whole-city filter). */
   area?: AreaEntry;
 }
@@ -295,10 +298,14 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   >();
   /** The scenario feeds followed for their subscribers, by feed key (opened on the first, closed after the last). */
   const scenarioFeeds = new Map<string, Promise<ScenarioFeed>>();
-  const dirtyGroups = new Set<FilterGroup>();
+  /** The groups with changes waiting for the end of their window, per window slot. */
+  const dirtyGroups = Array.from({ length: WINDOW_SLOTS }, () => new Set<FilterGroup>());
   const urgentGroups = new Set<FilterGroup>();
   const dirtySubs = new Set<LiveSub>();
-  let flushTimer: NodeJS.Timeout | undefined;
+  const slotTimers: Array<NodeJS.Timeout | undefined> = new Array(WINDOW_SLOTS).fill(undefined);
+  /** Where the window slots' grid starts. */
+  const epoch = Date.now();
+  let groupSerial = 0;
   let urgentScheduled = false;
   let serial = 0;
   let sharedSends = 0;
@@ -479,7 +486,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   };
 
   const flushGroup = (group: FilterGroup) => {
-    dirtyGroups.delete(group);
+    dirtyGroups[group.slot]!.delete(group);
     urgentGroups.delete(group);
     group.lastFlushAt = Date.now();
     group.outbox.advance(feedHead.get(group.feed) ?? 0n);
@@ -499,39 +506,42 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     }
   };
 
-  const flush = (urgentOnly: boolean) => {
-    for (const group of [...(urgentOnly ? urgentGroups : dirtyGroups)]) flushGroup(group);
+  const onSlot = (slot: number) => {
+    slotTimers[slot] = undefined;
+    for (const group of [...dirtyGroups[slot]!]) flushGroup(group);
     for (const sub of [...dirtySubs]) pump(sub);
-  };
-
-  const onTimer = () => {
-    flushTimer = undefined;
-    flush(false);
   };
 
   const onImmediate = () => {
     urgentScheduled = false;
-    flush(true);
+    for (const group of [...urgentGroups]) flushGroup(group);
+    for (const sub of [...dirtySubs]) pump(sub);
   };
 
-  const arm = (urgent: boolean) => {
+  /** Arms the timer of a window slot for its next end (`windowSlots.ts`: why the slots are staggered). */
+  const armSlot = (slot: number) => {
+    if (slotTimers[slot]) return;
+    slotTimers[slot] = setTimeout(onSlot, untilWindowEnd(Date.now(), epoch, slot, options.coalesceMs), slot);
+  };
+
+  const arm = (urgent: boolean, slot: number) => {
     if (urgent && !urgentScheduled) {
       urgentScheduled = true;
       setImmediate(onImmediate);
     }
-    if (!flushTimer) flushTimer = setTimeout(onTimer, options.coalesceMs);
+    armSlot(slot);
   };
 
   /** Marks a group for the end of the window (or at once, for changes that may not wait). */
   const scheduleGroup = (group: FilterGroup, urgent: boolean) => {
-    dirtyGroups.add(group);
+    dirtyGroups[group.slot]!.add(group);
     if (urgent) urgentGroups.add(group);
-    arm(urgent);
+    arm(urgent, group.slot);
   };
 
   const scheduleSub = (sub: LiveSub, urgent: boolean) => {
     dirtySubs.add(sub);
-    arm(urgent);
+    arm(urgent, sub.group?.slot ?? 0);
   };
 
   // ---- filter groups ------------------------------------------------------------------------------------
@@ -553,6 +563,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         // Never bounded: it is drained every window, and members keep their own bound.
         outbox: createOutbox(sub.outbox.seenThrough, Number.POSITIVE_INFINITY),
         lastFlushAt: Date.now(),
+        slot: groupSerial++ % WINDOW_SLOTS,
       };
       city.groups.set(key, group);
       const bbox = sub.filter.bbox;
@@ -576,7 +587,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     city.groups.delete(group.key);
     if (group.area) city.index.remove(group.area);
     else city.wholeCity.delete(group);
-    dirtyGroups.delete(group);
+    dirtyGroups[group.slot]!.delete(group);
     urgentGroups.delete(group);
     if (city.groups.size === 0) groupsByFeed.delete(group.feed);
   };
@@ -599,7 +610,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     snapshotCache.clear();
     for (const city of groupsByFeed.values()) {
       for (const group of city.groups.values()) {
-        if (dirtyGroups.has(group) || now - group.lastFlushAt < options.idleAdvanceMs) continue;
+        if (dirtyGroups[group.slot]!.has(group) || now - group.lastFlushAt < options.idleAdvanceMs) continue;
         const head = feedHead.get(group.feed);
         if (head !== undefined && head > group.outbox.sentThrough) flushGroup(group);
       }
@@ -1011,8 +1022,8 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       unsubscribeFeed();
       clearInterval(idleTimer);
       snapshotCache.clear();
-      if (flushTimer) clearTimeout(flushTimer);
-      flushTimer = undefined;
+      for (const timer of slotTimers) clearTimeout(timer);
+      slotTimers.fill(undefined);
       for (const sub of [...all.values()]) removeSub(sub);
       nsp.disconnectSockets(true);
       if (!(target instanceof Server)) await new Promise<void>((resolve) => io.close(() => resolve()));
