@@ -3,7 +3,7 @@
  * the console, moved to a new point with one position report. All that changes in its feature is the point,
  * `lastPositionAt` and `updatedAt` (both the report's time), and `speedKmh` / `headingDeg` (the report's, or
  * null when it has none), so the change is sent as one entry of a `moves` block (`LiveMoves`: columns id,
- * position, x, y, at, v, h) instead of a patch that repeats the layer, the geometry's type and the property
+ * offset, x, y, at, v, h) instead of a patch that repeats the layer, the geometry's type and the property
  * names; the v and h columns are left out of a block none of whose moves has a speed / a heading. The server
  * sends a move only when applying it to what the console holds gives exactly the twin's feature; anything
  * else stays a patch. A move's position goes as its offset from the message's `after`, and a time equal to
@@ -102,7 +102,8 @@ export function movePosition(after: string, moves: LiveMoves, i: number): string
 
 /**
  * Applies move `i` of a block (its times resolved: `resolveMoveTimes`) to the feature a console holds, in
- * place: a console owns the features it decoded, and a copy of ~20 properties per update (and the garbage it leaves) would be most of its work.
+ * place: a console owns the features it decoded, and a copy of ~20 properties per update (and the garbage it
+ * leaves) would be most of its work.
  */
 export function applyMove(held: TwinFeature, moves: LiveMoves, i: number): void {
   const x = moves.x[i]!;
