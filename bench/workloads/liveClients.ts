@@ -108,7 +108,7 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
       view.applySnapshot(m);
       ack();
     });
-    socket.on('changes', (m: ChangesMessage, ack: () => void) => {
+    socket.on('changes', (m: ChangesMessage, ack?: () => void) => {
       messages++;
       const now = Date.now();
       view.applyChanges(m);
@@ -135,7 +135,7 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
               : undefined;
         if (typeof at === 'string') record(now - isoMs(at));
       }
-      ack();
+      ack?.();
     });
     opened.push(
       new Promise((resolve, reject) => {

@@ -174,7 +174,11 @@ export interface GeofenceMessage {
 /** Data messages are acknowledged by the client: unacknowledged ones are what flow control counts. */
 export interface ServerToClientEvents {
   snapshot: (message: SnapshotMessage, ack: () => void) => void;
-  changes: (message: ChangesMessage, ack: () => void) => void;
+  /**
+   * `ack` is there when the server asks for an acknowledgement (not on every message: call it when given);
+   * it acknowledges this message and every one before it.
+   */
+  changes: (message: ChangesMessage, ack?: () => void) => void;
   geofence: (message: GeofenceMessage) => void;
 }
 

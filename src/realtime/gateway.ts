@@ -103,7 +103,11 @@ export interface LiveOptions {
   maxBuffer: number;
   /** Most missed events a resume replays; beyond, a snapshot flagged `resync`. */
   maxResumeEvents: number;
-  /** Unacknowledged data messages per subscription before the server stops sending and buffers. */
+  /**
+   * Unacknowledged data messages per subscription before the server stops sending and buffers. A `changes`
+   * message asks for an acknowledgement on every `maxInFlight / 2`-th message (rounded down, at least every
+   * one) and on the one that reaches the limit; an acknowledgement covers the messages before it.
+   */
   maxInFlight: number;
   /** Changes per `changes` message at most. */
   maxBatch: number;
@@ -189,7 +193,10 @@ interface LiveSub {
   group: FilterGroup | undefined;
   /** What this console alone still has to receive (when it cannot take a group frame as it is). */
   outbox: Outbox;
+  /** Data messages sent that no acknowledgement has covered yet. */
   inFlight: number;
+  /** Of those, the ones sent since the last message that asked for an acknowledgement (see `trackSend`). */
+  unasked: number;
   /** While starting, live batches (and their geofence transitions) are held here; undefined once live. */
   held: Array<{ batch: TwinChangeBatch; transitions: GeofenceTransition[] }> | undefined;
   /** Batches at or below this position are already covered (snapshot or replay). */
@@ -352,17 +359,43 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
 
   // ---- sending ----------------------------------------------------------------------------------------
 
-  const emitData = (sub: LiveSub, event: 'snapshot' | 'changes', message: unknown) => {
+  /** A `changes` message asks for an acknowledgement this often (and always when it fills the window). */
+  const ackEvery = Math.max(1, Math.floor(options.maxInFlight / 2));
+
+  /**
+   * Counts a data message about to be sent as in flight; returns the acknowledgement callback it asks with,
+   * or undefined when it does not ask. A console processes its messages in order, so an acknowledgement
+   * covers its message and every one sent before it: asking on every few messages (and always on the one
+   * that reaches `maxInFlight`, so that a held subscription always has an answer coming) bounds what is in
+   * flight as exactly as asking on each, for a fraction of the acknowledgements (a socket write on the
+   * console and a read on the server each; with 500 consoles, thousands per second).
+   */
+  const trackSend = (sub: LiveSub, alwaysAsk: boolean): (() => void) | undefined => {
     sub.inFlight += 1;
     sub.lastSentAt = Date.now();
-    const onAck = () => {
-      sub.inFlight -= 1;
+    if (!alwaysAsk && sub.unasked + 1 < ackEvery && sub.inFlight < options.maxInFlight) {
+      sub.unasked += 1;
+      return undefined;
+    }
+    const covers = sub.unasked + 1;
+    sub.unasked = 0;
+    return () => {
+      sub.inFlight -= covers;
       if (!sub.closed) pump(sub);
     };
-    if (event === 'snapshot') sub.socket.emit('snapshot', message as SnapshotMessage, onAck);
+  };
+
+  /** Whether an acknowledgement asked for is still to come. */
+  const awaitingAck = (sub: LiveSub) => sub.inFlight > sub.unasked;
+
+  const emitData = (sub: LiveSub, event: 'snapshot' | 'changes', message: unknown) => {
+    // Snapshot chunks always ask: a resynchronised console's answer is what lets its changes flow again.
+    const ack = trackSend(sub, event === 'snapshot');
+    if (event === 'snapshot') sub.socket.emit('snapshot', message as SnapshotMessage, ack!);
     else {
       ownSends += 1;
-      sub.socket.emit('changes', message as ChangesMessage, onAck);
+      if (ack) sub.socket.emit('changes', message as ChangesMessage, ack);
+      else sub.socket.emit('changes', message as ChangesMessage);
     }
   };
 
@@ -418,7 +451,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   function pump(sub: LiveSub): void {
     if (sub.closed || sub.held) return;
     if (sub.resync) {
-      if (sub.inFlight === 0) sendSnapshot(sub, 'resync', 'slow-consumer');
+      if (!awaitingAck(sub)) sendSnapshot(sub, 'resync', 'slow-consumer');
       return;
     }
     while (sub.inFlight < options.maxInFlight && sub.outbox.size > 0) {
@@ -451,29 +484,20 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     ) {
       box.reset(frame.through);
       frame.body ??= sharedBodyOf(frame.changes);
-      sub.inFlight += 1;
-      sub.lastSentAt = Date.now();
-      const sent = emitSharedChanges(
-        sub.socket,
-        sub.id,
-        frame.afterText,
-        frame.throughText,
-        frame.body,
-        () => {
-          sub.inFlight -= 1;
-          if (!sub.closed) pump(sub);
-        },
-      );
-      if (sent) sharedSends += 1;
-      else {
-        sub.inFlight -= 1;
-        emitData(sub, 'changes', {
-          subscriptionId: sub.id,
-          after: frame.afterText,
-          position: frame.throughText,
-          changes: frame.changes,
-        } satisfies ChangesMessage);
+      const ack = trackSend(sub, false);
+      if (emitSharedChanges(sub.socket, sub.id, frame.afterText, frame.throughText, frame.body, ack)) {
+        sharedSends += 1;
+        return;
       }
+      const message: ChangesMessage = {
+        subscriptionId: sub.id,
+        after: frame.afterText,
+        position: frame.throughText,
+        changes: frame.changes,
+      };
+      ownSends += 1;
+      if (ack) sub.socket.emit('changes', message, ack);
+      else sub.socket.emit('changes', message);
       return;
     }
     const from = box.seenThrough;
@@ -616,7 +640,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
       }
     }
     for (const sub of all.values()) {
-      if (sub.held || sub.resync || sub.inFlight > 0 || sub.outbox.size > 0) continue;
+      if (sub.held || sub.resync || awaitingAck(sub) || sub.outbox.size > 0) continue;
       if (now - sub.lastSentAt < options.idleAdvanceMs) continue;
       if (sub.outbox.seenThrough === sub.outbox.sentThrough) continue;
       const message = sub.outbox.drain(sub.id, options.maxBatch);
@@ -858,6 +882,7 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
           group: undefined,
           outbox: createOutbox(0n, options.maxBuffer),
           inFlight: 0,
+          unasked: 0,
           held: [],
           coveredThrough: 0n,
           resync: false,

@@ -7,7 +7,7 @@
  * (`wsPreEncodedFrame`). The packet's text is still handed to Engine.IO (as a rope, not flattened), so a
  * socket that cannot take the pre-encoded frame (long-polling, compression) gets the same bytes the usual way.
  * What goes on the wire is exactly what the default parser would produce for the message (any
- * socket.io-client decodes it); the ack is registered as `socket.emit(..., ack)` would.
+ * socket.io-client decodes it); an ack, when asked for, is registered as `socket.emit(..., ack)` would.
  */
 import type { Socket } from 'socket.io';
 import type { LiveChange } from './contract.js';
@@ -55,7 +55,8 @@ function frameStart(length: number, head: string, headBytes: number): Buffer {
 }
 
 /**
- * Sends `{subscriptionId, after, position, changes}` (changes already encoded in `body`) with an ack.
+ * Sends `{subscriptionId, after, position, changes}` (changes already encoded in `body`), asking for an
+ * acknowledgement when given `ack` (the packet then carries an ack id).
  * Returns false, having sent nothing, when the socket's internals are not as expected (the caller then
  * emits the message the usual way).
  */
@@ -65,7 +66,7 @@ export function emitSharedChanges(
   after: string,
   position: string,
   body: SharedBody,
-  ack: () => void,
+  ack: (() => void) | undefined,
 ): boolean {
   const s = socket as unknown as SocketInternals;
   if (
@@ -79,8 +80,12 @@ export function emitSharedChanges(
   }
   // A closed connection drops the packet, as Socket.IO's own write would.
   if (s.client.conn.readyState !== 'open') return true;
-  const id = s.nsp._ids++;
-  s.acks.set(id, ack);
+  let id = '';
+  if (ack) {
+    const n = s.nsp._ids++;
+    s.acks.set(n, ack);
+    id = String(n);
+  }
   const nsp = s.nsp.name !== '/' ? `${s.nsp.name},` : '';
   const head = `2${nsp}${id}["changes",{"subscriptionId":${JSON.stringify(subscriptionId)},"after":"${after}","position":"${position}","changes":`;
   // Engine.IO's "message" packet type precedes the Socket.IO packet in the WebSocket frame.

@@ -95,7 +95,7 @@ catchUp(
     socket.on('snapshot', (m) => view.applySnapshot(m));
     socket.on('changes', (m, ack) => {
       view.applyChanges(m);
-      ack();
+      ack?.();
     });
     try {
       await new Promise<void>((r) => socket.once('connect', () => r()));

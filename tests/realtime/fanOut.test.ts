@@ -6,6 +6,7 @@ import type { ChangesMessage, SnapshotMessage, SubscribeAck } from '../../src/re
 import { square } from '../support/twinFixtures.js';
 import {
   CITY,
+  fastAndSlowConsoles,
   moveVehicle,
   openConsole,
   point,
@@ -120,18 +121,11 @@ fanOut(
   'a console behind on acknowledgements catches up from its own queue without a gap, and keeps following',
   async () => {
     const h = await startHarness({ coalesceMs: 10, maxInFlight: 1 });
-    const fast = await openConsole(h);
-    const slow = await openConsole(h);
     try {
       for (let i = 0; i < 4; i++) await registerVehicle(h, `v${i}`, 26.01 + i * 0.02, 44.05);
       const head = await registerVehicle(h, 'v4', 26.09, 44.09);
       await h.runner.waitForPosition(head, 10_000);
-      const f = await fast.subscribe({ city: CITY, layers: ['mobility'] });
-      const s = await slow.subscribe({ city: CITY, layers: ['mobility'] });
-      if (!f.ok || !s.ok) throw new Error('subscribe failed');
-      const fv = fast.view(f.subscriptionId);
-      const sv = slow.view(s.subscriptionId);
-      await until(() => fv.position === head && sv.position === head, 10_000, 'snapshots');
+      const { slow, fv, sv } = await fastAndSlowConsoles(h, head);
 
       slow.stalled = true;
       let last = head;
@@ -154,8 +148,6 @@ fanOut(
         assert.equal(v.duplicates, []);
       }
     } finally {
-      fast.close();
-      slow.close();
       await h.close();
     }
   },
@@ -226,10 +218,10 @@ fanOut('a long-polling console in a group gets the same frames as its websocket 
     pollingView.applySnapshot(m);
     ack();
   });
-  polling.on('changes', (m: ChangesMessage, ack: () => void) => {
+  polling.on('changes', (m: ChangesMessage, ack?: () => void) => {
     pollingChanges.push(m);
     pollingView.applyChanges(m);
-    ack();
+    ack?.();
   });
   try {
     await new Promise<void>((resolve, reject) => {

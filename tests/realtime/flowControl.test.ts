@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { flatChanges } from '../support/flatChanges.js';
 import {
   CITY,
+  fastAndSlowConsoles,
   moveVehicle,
   openConsole,
   registerVehicle,
@@ -51,6 +52,44 @@ flow('coalesces position reports of one entity within the window but never statu
     await h.close();
   }
 });
+
+flow(
+  'asks for an acknowledgement on every fourth message and on the one that fills the window; one covers those before it',
+  async () => {
+    // The default window of 8 messages in flight: every 4th asks.
+    const h = await startHarness({ coalesceMs: 5 });
+    try {
+      const head = await registerVehicle(h, 'bus', 26.01, 44.01);
+      await h.runner.waitForPosition(head, 10_000);
+      const { slow, fv, sv } = await fastAndSlowConsoles(h, head);
+      const asked: boolean[] = [];
+      slow.socket.on('changes', (_m, ack) => {
+        asked.push(ack !== undefined);
+      });
+      slow.stalled = true;
+      let last = head;
+      // One status change per message (never coalesced; the fast console's arrival paces them).
+      for (let i = 1; i <= 12; i++) {
+        last = await setStatus(h, 'bus', i % 2 === 0 ? 'in-service' : 'maintenance');
+        await until(() => fv.position === last, 10_000, 'fast console follows');
+      }
+      assert.equal(asked, [false, false, false, true, false, false, false, true], 'held at 8 in flight');
+      assert.is(slow.pendingAcks.length, 2);
+
+      // The answer to the 4th message covers the first four: room again, and the four changes held meanwhile
+      // leave as one message, which need not ask (the 8th's answer is still to come).
+      slow.stalled = false;
+      slow.pendingAcks.shift()!();
+      await until(() => sv.position === last, 10_000, 'caught up');
+      assert.equal(asked.slice(8), [false]);
+      for (const ack of slow.pendingAcks.splice(0)) ack();
+      assert.equal(sv.features, twinView(h, ['mobility']));
+      assert.equal([sv.gaps, sv.duplicates, sv.resyncs], [[], [], 0]);
+    } finally {
+      await h.close();
+    }
+  },
+);
 
 flow(
   'resynchronises a console that stops acknowledging with a snapshot, without holding up another',

@@ -205,7 +205,9 @@ export async function openConsole(h: Harness, token: string | null = 'viewer-all
     },
     close: () => socket.close(),
   };
-  const ackOrHold = (ack: () => void) => {
+  /** Acknowledges at once, or holds the acknowledgement while stalled (when the server asked for one). */
+  const ackOrHold = (ack: (() => void) | undefined) => {
+    if (!ack) return;
     if (c.stalled) c.pendingAcks.push(ack);
     else ack();
   };
@@ -230,6 +232,22 @@ export async function openConsole(h: Harness, token: string | null = 'viewer-all
 }
 
 /** The features the twin holds for a subscription's filter, as `layer:id` -> feature. */
+/**
+ * Two consoles subscribed to the city's whole mobility layer, their snapshots received at `head`: one to
+ * stall (`slow`), one whose arrival paces a test (`fast`). Closed with the harness's server if a step fails.
+ */
+export async function fastAndSlowConsoles(h: Harness, head: bigint) {
+  const fast = await openConsole(h);
+  const slow = await openConsole(h);
+  const f = await fast.subscribe({ city: CITY, layers: ['mobility'] });
+  const s = await slow.subscribe({ city: CITY, layers: ['mobility'] });
+  if (!f.ok || !s.ok) throw new Error('subscribe failed');
+  const fv = fast.view(f.subscriptionId);
+  const sv = slow.view(s.subscriptionId);
+  await until(() => fv.position === head && sv.position === head, 10_000, 'snapshots');
+  return { fast, slow, fv, sv };
+}
+
 export function twinView(
   h: Harness,
   layers: Array<'mobility' | 'buildings' | 'grid'>,

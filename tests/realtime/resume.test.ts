@@ -70,7 +70,7 @@ resume(
           seen.add(key);
         }
         view.applyChanges(m);
-        ack();
+        ack?.();
       });
       await new Promise<void>((resolve, reject) => {
         s.once('connect', () => resolve());
@@ -283,7 +283,7 @@ resume(
       socket.on('changes', (m, ack) => {
         changes.push(m);
         view.applyChanges(m);
-        ack();
+        ack?.();
       });
       await new Promise<void>((r) => socket.once('connect', () => r()));
       const pending = socket.emitWithAck('subscribe', {
