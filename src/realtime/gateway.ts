@@ -388,15 +388,18 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
   /** Whether an acknowledgement asked for is still to come. */
   const awaitingAck = (sub: LiveSub) => sub.inFlight > sub.unasked;
 
+  /** Emits a `changes` message encoded for this socket alone, asking for an acknowledgement when given one. */
+  const emitOwnChanges = (sub: LiveSub, message: ChangesMessage, ack: (() => void) | undefined) => {
+    ownSends += 1;
+    if (ack) sub.socket.emit('changes', message, ack);
+    else sub.socket.emit('changes', message);
+  };
+
   const emitData = (sub: LiveSub, event: 'snapshot' | 'changes', message: unknown) => {
     // Snapshot chunks always ask: a resynchronised console's answer is what lets its changes flow again.
     const ack = trackSend(sub, event === 'snapshot');
     if (event === 'snapshot') sub.socket.emit('snapshot', message as SnapshotMessage, ack!);
-    else {
-      ownSends += 1;
-      if (ack) sub.socket.emit('changes', message as ChangesMessage, ack);
-      else sub.socket.emit('changes', message as ChangesMessage);
-    }
+    else emitOwnChanges(sub, message as ChangesMessage, ack);
   };
 
   const sendSnapshot = (
@@ -489,15 +492,8 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
         sharedSends += 1;
         return;
       }
-      const message: ChangesMessage = {
-        subscriptionId: sub.id,
-        after: frame.afterText,
-        position: frame.throughText,
-        changes: frame.changes,
-      };
-      ownSends += 1;
-      if (ack) sub.socket.emit('changes', message, ack);
-      else sub.socket.emit('changes', message);
+      const { afterText: after, throughText: position, changes } = frame;
+      emitOwnChanges(sub, { subscriptionId: sub.id, after, position, changes }, ack);
       return;
     }
     const from = box.seenThrough;
