@@ -73,6 +73,7 @@ flow(
         last = await setStatus(h, 'bus', i % 2 === 0 ? 'in-service' : 'maintenance');
         await until(() => fv.position === last, 10_000, 'fast console follows');
       }
+      await until(() => asked.length >= 8, 10_000, 'eight messages');
       assert.equal(asked, [false, false, false, true, false, false, false, true], 'held at 8 in flight');
       assert.is(slow.pendingAcks.length, 2);
 
