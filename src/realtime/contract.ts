@@ -171,7 +171,10 @@ export interface GeofenceMessage {
   transitions: GeofenceTransition[];
 }
 
-/** Data messages are acknowledged by the client: unacknowledged ones are what flow control counts. */
+/**
+ * Data messages are acknowledged by the client when they ask (every snapshot chunk, every few `changes`
+ * messages): the messages no acknowledgement has covered yet are what flow control counts.
+ */
 export interface ServerToClientEvents {
   snapshot: (message: SnapshotMessage, ack: () => void) => void;
   /**
