@@ -114,8 +114,8 @@ async function connectAll(c: Extract<Command, { cmd: 'connect' }>) {
       view.applyChanges(m);
       for (const change of m.changes) {
         if (change.op === 'moves') {
-          // Moves of one request share their time (sent once, then null): read once, as the measuring must
-          // not cost the consoles much (applyChanges has filled the nulls in).
+          // Moves of one request share their time (sent once, then null, which repeats the time before it):
+          // read once, as the measuring must not cost the consoles much.
           let text = '';
           let ms = 0;
           for (const at of change.at) {
