@@ -91,6 +91,9 @@ function ingestSuite(mode: string, parser: () => ItemParser | undefined, done?: 
         .send({ events: buildings(20), reason: 'OSM baseline' });
       assert.is(res.status, 201, JSON.stringify(res.body));
       assert.is(res.headers['x-correlation-id'], 'survey-2026-06');
+      assert.is(res.headers['content-type'], 'application/json; charset=utf-8');
+      assert.is(res.headers['content-length'], String(Buffer.byteLength(res.text)));
+      assert.is(res.headers.etag, undefined, 'no ETag over a POST answer');
       assert.is(res.body.appended, 20);
       assert.is(res.body.results.length, 20);
       assert.match(res.body.results[0].stream, /^building-bucharest\.osm-way-\d+$/);
