@@ -42,6 +42,12 @@ async function serverStore(path: string) {
 const CITY = 'bucharest';
 /** Feeders posting side by side in the second HTTP run. */
 const FEEDERS = 4;
+/**
+ * Interleaved rounds of the port and the two HTTP runs, the best of each reported: this machine's speed
+ * drifts by a quarter within minutes (one port run measured 86k events/s, the next 133k), which a single
+ * round of each put straight into the ratio.
+ */
+const ROUNDS = 3;
 
 function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
@@ -248,10 +254,23 @@ export const ingestWorkload: Workload = {
     const writes = portBatches(batches, now.toISOString());
     const dir = mkdtempSync(join(tmpdir(), 'urban-twin-bench-ingest-'));
     try {
-      const portSeconds = await appendThroughPort(join(dir, 'port.sqlite'), writes);
-      const http = await ingestOverHttp(join(dir, 'http.sqlite'), now, [bodies]);
       const { prelude, feeds } = feedsOf(events);
-      const fed = await ingestOverHttp(join(dir, 'feeds.sqlite'), now, feeds, prelude);
+      const ports: number[] = [];
+      const singles: Awaited<ReturnType<typeof ingestOverHttp>>[] = [];
+      const feds: Awaited<ReturnType<typeof ingestOverHttp>>[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        ports.push(await appendThroughPort(join(dir, `port-${round}.sqlite`), writes));
+        singles.push(await ingestOverHttp(join(dir, `http-${round}.sqlite`), now, [bodies]));
+        feds.push(await ingestOverHttp(join(dir, `feeds-${round}.sqlite`), now, feeds, prelude));
+      }
+      const fastest = <T extends { seconds: number }>(runs: T[]) =>
+        runs.reduce((best, run) => (run.seconds < best.seconds ? run : best));
+      const portSeconds = Math.min(...ports);
+      const http = fastest(singles);
+      const fed = fastest(feds);
+      // Each round's one-feeder run against the port run just before it: how far the drift moves the ratio
+      const roundRatios = singles.map((run, i) => ports[i]! / run.seconds);
+      const worst = roundRatios.indexOf(Math.min(...roundRatios));
       // The same single feeder with two parse workers, whatever this machine's default
       const threaded = await ingestOverHttp(join(dir, 'workers.sqlite'), now, [bodies], [], 2);
       const writerSeconds = await ingestInProcess(join(dir, 'writer.sqlite'), batches, now);
@@ -261,7 +280,7 @@ export const ingestWorkload: Workload = {
       return [
         result({
           workload: 'ingest',
-          metric: `HTTP ingest, ${events.length} events (${Math.round(bytes)} B each)`,
+          metric: `HTTP ingest, ${events.length} events (${Math.round(bytes)} B each), best of ${ROUNDS}`,
           value: httpRate,
           unit: 'events/s',
           baseline: portRate,
@@ -270,12 +289,19 @@ export const ingestWorkload: Workload = {
         }),
         result({
           workload: 'ingest',
-          metric: `HTTP ingest, same events from ${FEEDERS} feeders side by side`,
+          metric: `HTTP ingest, same events from ${FEEDERS} feeders side by side, best of ${ROUNDS}`,
           value: events.length / fed.seconds,
           unit: 'events/s',
           baseline: portRate,
           goal: '>= 50% of the port append rate',
           met: events.length / fed.seconds >= 0.5 * portRate,
+        }),
+        result({
+          workload: 'ingest',
+          metric: `HTTP ingest, one feeder, in the round with the lowest ratio (of ${ROUNDS}; ratios ${roundRatios.map((r) => r.toFixed(3)).join(', ')})`,
+          value: events.length / singles[worst]!.seconds,
+          unit: 'events/s',
+          baseline: events.length / ports[worst]!,
         }),
         result({
           workload: 'ingest',
