@@ -15,13 +15,13 @@ export function securityHeaders(options: { corsOrigins: readonly string[] }): Re
       res.set('Access-Control-Allow-Origin', origin);
       res.set(
         'Access-Control-Expose-Headers',
-        'X-Correlation-Id, X-Request-Id, RateLimit, RateLimit-Policy, Retry-After',
+        'X-Correlation-Id, X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, Preference-Applied',
       );
       if (req.method === 'OPTIONS' && req.get('access-control-request-method')) {
         res.set('Access-Control-Allow-Methods', 'GET, HEAD, POST, DELETE');
         res.set(
           'Access-Control-Allow-Headers',
-          'Authorization, X-Api-Key, Content-Type, X-Correlation-Id, X-Request-Id, Accept',
+          'Authorization, X-Api-Key, Content-Type, X-Correlation-Id, X-Request-Id, Accept, X-Source, X-Causation-Id, Prefer',
         );
         res.set('Access-Control-Max-Age', '600');
         res.status(204).end();

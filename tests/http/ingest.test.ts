@@ -165,6 +165,46 @@ function ingestSuite(mode: string, parser: () => ItemParser | undefined, done?: 
   );
 
   ingest(
+    'Prefer: return=minimal answers a summary, and the events are stored as with the full answer',
+    async ({ app, store, auth }) => {
+      const before = (await all(store)).length;
+      const batch = { events: buildings(6, 10) };
+      const res = await request(app).post(url).set(auth).set('Prefer', 'return=minimal').send(batch);
+      assert.is(res.status, 201, res.text);
+      assert.is(res.headers['preference-applied'], 'return=minimal');
+      const stored = (await all(store)).slice(before);
+      assert.is(stored.length, 6);
+      assert.equal(res.body, {
+        correlationId: res.headers['x-correlation-id'],
+        appended: 6,
+        duplicates: 0,
+        lastPosition: stored.at(-1)!.position.toString(),
+      });
+      // A retry: nothing written, the same last position; a partial retry counts its duplicates
+      const again = await request(app).post(url).set(auth).set('Prefer', 'return=minimal').send(batch);
+      assert.is(again.status, 200);
+      assert.equal([again.body.appended, again.body.duplicates], [0, 6]);
+      assert.is(again.body.lastPosition, res.body.lastPosition);
+      const mixed = await request(app)
+        .post(url)
+        .set(auth)
+        .set('Prefer', 'respond-async, RETURN="minimal"; x=1')
+        .send({ events: buildings(8, 10) });
+      assert.is(mixed.status, 201, mixed.text);
+      assert.equal([mixed.body.appended, mixed.body.duplicates], [2, 6]);
+      assert.is(mixed.body.lastPosition, (await all(store)).at(-1)!.position.toString());
+      // Without the preference, or with return=representation, the full answer
+      const full = await request(app)
+        .post(url)
+        .set(auth)
+        .set('Prefer', 'return=representation')
+        .send({ events: buildings(1, 20) });
+      assert.is(full.headers['preference-applied'], undefined);
+      assert.is(full.body.results.length, 1);
+    },
+  );
+
+  ingest(
     'answers 413 naming the batch size when a batch exceeds MAX_BATCH_SIZE',
     async ({ app, store, auth }) => {
       const before = (await all(store)).length;

@@ -44,10 +44,15 @@ test('an allowed origin gets a CORS grant with the key headers, never credential
   assert.is(preflight.status, 204);
   assert.is(preflight.headers['access-control-allow-origin'], ORIGIN);
   assert.match(String(preflight.headers['access-control-allow-headers']), /Authorization/);
+  // the ingest's own request headers, and the answer's to a Prefer
+  for (const header of ['X-Source', 'X-Causation-Id', 'Prefer']) {
+    assert.match(String(preflight.headers['access-control-allow-headers']), new RegExp(`\\b${header}\\b`));
+  }
   assert.is(preflight.headers['access-control-allow-credentials'], undefined);
   const res = await request(app).get('/api/v1/keys').set('Origin', ORIGIN).set(auth);
   assert.is(res.status, 200);
   assert.is(res.headers['access-control-allow-origin'], ORIGIN);
+  assert.match(String(res.headers['access-control-expose-headers']), /\bPreference-Applied\b/);
   assert.match(String(res.headers.vary), /Origin/);
 });
 

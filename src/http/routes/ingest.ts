@@ -3,10 +3,12 @@ import type { z } from 'zod';
 import { ValidationError } from '../../core/errors.js';
 import { EVENT_SCHEMAS } from '../../domain/events.js';
 import { ENTITY_ID_PATTERN } from '../../domain/streams.js';
+import type { ItemResult } from '../../write/types.js';
 import { createWriter } from '../../write/writer.js';
 import { acceptableId } from '../correlation.js';
 import type { AppDeps } from '../deps.js';
 import { jsonResponse, problemResponse, registerPaths, registerSchemas, schemaRef } from '../openapi.js';
+import { returnPreference } from '../prefer.js';
 
 /** The actor of a request: the authenticated principal, never anything from the body. */
 function actorOf(locals: Record<string, unknown>): string {
@@ -25,6 +27,20 @@ function actorOf(locals: Record<string, unknown>): string {
 export function ingestBodyText(limit: string): RequestHandler {
   const text = express.text({ limit, type: ['application/json', 'application/*+json'] });
   return (req, res, next) => (req.method === 'POST' ? text(req, res, next) : next());
+}
+
+/** The highest global position among the results (decimal strings without leading zeros), null for none. */
+function lastPositionOf(results: readonly ItemResult[]): string | null {
+  let last: string | null = null;
+  for (const { position } of results) {
+    if (
+      last === null ||
+      position.length > last.length ||
+      (position.length === last.length && position > last)
+    )
+      last = position;
+  }
+  return last;
 }
 
 export function ingestRoutes(deps: AppDeps): Router {
@@ -56,18 +72,24 @@ export function ingestRoutes(deps: AppDeps): Router {
       now,
       ...(body.reason !== undefined ? { reason: body.reason } : {}),
     });
+    // `Prefer: return=minimal` (RFC 7240): a feeder that only needs to know the batch landed is answered
+    // with a summary instead of one result per item (~150 bytes each to write, send and read).
+    const minimal = returnPreference(req.get('prefer')) === 'minimal';
+    const answer = minimal
+      ? {
+          correlationId: res.locals.correlationId,
+          appended: outcome.appended,
+          duplicates: outcome.results.length - outcome.appended,
+          lastPosition: lastPositionOf(outcome.results),
+        }
+      : { correlationId: res.locals.correlationId, appended: outcome.appended, results: outcome.results };
+    if (minimal) res.set('Preference-Applied', 'return=minimal');
     // Sent as text rather than with res.json: express would hash every answer for an ETag, which no client
     // of a POST can use (a batch of 1,000 results: ~0.4 us per event, measured in the ingest benchmark).
     res
       .status(outcome.appended > 0 ? 201 : 200)
       .set('content-type', 'application/json; charset=utf-8')
-      .end(
-        JSON.stringify({
-          correlationId: res.locals.correlationId,
-          appended: outcome.appended,
-          results: outcome.results,
-        }),
-      );
+      .end(JSON.stringify(answer));
   });
 
   return router;
@@ -147,6 +169,24 @@ registerSchemas({
       },
     },
   },
+  IngestSummary: {
+    type: 'object',
+    description: 'The answer asked for with `Prefer: return=minimal`',
+    required: ['correlationId', 'appended', 'duplicates', 'lastPosition'],
+    properties: {
+      correlationId: { type: 'string' },
+      appended: { type: 'integer' },
+      duplicates: {
+        type: 'integer',
+        description: 'items already stored (retries); nothing written for them',
+      },
+      lastPosition: {
+        type: ['string', 'null'],
+        pattern: '^[0-9]+$',
+        description: "the highest global position among the batch's events (decimal string)",
+      },
+    },
+  },
 });
 
 registerPaths({
@@ -165,17 +205,25 @@ registerPaths({
         { name: 'X-Correlation-Id', in: 'header', schema: { type: 'string' } },
         { name: 'X-Source', in: 'header', schema: { type: 'string' } },
         { name: 'X-Causation-Id', in: 'header', schema: { type: 'string' } },
+        {
+          name: 'Prefer',
+          in: 'header',
+          description:
+            '`return=minimal` (RFC 7240): answer with IngestSummary instead of one result per item (then `Preference-Applied: return=minimal`)',
+          schema: { type: 'string' },
+        },
       ],
       requestBody: {
         required: true,
         content: { 'application/json': { schema: schemaRef('IngestBatch') } },
       },
       responses: {
-        '201': jsonResponse('appended', schemaRef('IngestResult')),
-        '200': jsonResponse(
-          'every event was already stored (a retry); nothing written',
-          schemaRef('IngestResult'),
-        ),
+        '201': jsonResponse('appended', {
+          oneOf: [schemaRef('IngestResult'), schemaRef('IngestSummary')],
+        }),
+        '200': jsonResponse('every event was already stored (a retry); nothing written', {
+          oneOf: [schemaRef('IngestResult'), schemaRef('IngestSummary')],
+        }),
         '400': problemResponse('malformed JSON or an invalid event (errors name index, field, value)'),
         '401': problemResponse('no valid API key'),
         '403': problemResponse('the key may not write to this city'),
