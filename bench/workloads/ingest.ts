@@ -196,9 +196,9 @@ async function ingestOverHttp(
   path: string,
   now: Date,
   feeds: string[][],
-  prelude: string[] = [],
-  parseWorkers?: number,
+  options: { prelude?: string[]; parseWorkers?: number; headers?: Record<string, string> } = {},
 ) {
+  const { prelude = [], parseWorkers, headers: extraHeaders = {} } = options;
   const store = await serverStore(path);
   const clock = fixedClock(now);
   const { key } = await createKeyRegistry(store, { clock }).create(
@@ -223,7 +223,7 @@ async function ingestOverHttp(
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}/api/v1/cities/${CITY}/events`;
-  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}`, ...extraHeaders };
   const write = (name: string, bodies: string[]) => {
     const file = join(dirname(path), name);
     writeFileSync(file, `${bodies.join('\n')}\n`);
@@ -258,21 +258,28 @@ export const ingestWorkload: Workload = {
       const ports: number[] = [];
       const singles: Awaited<ReturnType<typeof ingestOverHttp>>[] = [];
       const feds: Awaited<ReturnType<typeof ingestOverHttp>>[] = [];
+      const minimals: Awaited<ReturnType<typeof ingestOverHttp>>[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         ports.push(await appendThroughPort(join(dir, `port-${round}.sqlite`), writes));
         singles.push(await ingestOverHttp(join(dir, `http-${round}.sqlite`), now, [bodies]));
-        feds.push(await ingestOverHttp(join(dir, `feeds-${round}.sqlite`), now, feeds, prelude));
+        feds.push(await ingestOverHttp(join(dir, `feeds-${round}.sqlite`), now, feeds, { prelude }));
+        minimals.push(
+          await ingestOverHttp(join(dir, `minimal-${round}.sqlite`), now, [bodies], {
+            headers: { prefer: 'return=minimal' },
+          }),
+        );
       }
       const fastest = <T extends { seconds: number }>(runs: T[]) =>
         runs.reduce((best, run) => (run.seconds < best.seconds ? run : best));
       const portSeconds = Math.min(...ports);
       const http = fastest(singles);
       const fed = fastest(feds);
+      const minimal = fastest(minimals);
       // Each round's one-feeder run against the port run just before it: how far the drift moves the ratio
       const roundRatios = singles.map((run, i) => ports[i]! / run.seconds);
       const worst = roundRatios.indexOf(Math.min(...roundRatios));
       // The same single feeder with two parse workers, whatever this machine's default
-      const threaded = await ingestOverHttp(join(dir, 'workers.sqlite'), now, [bodies], [], 2);
+      const threaded = await ingestOverHttp(join(dir, 'workers.sqlite'), now, [bodies], { parseWorkers: 2 });
       const writerSeconds = await ingestInProcess(join(dir, 'writer.sqlite'), batches, now);
       const portRate = events.length / portSeconds;
       const httpRate = events.length / http.seconds;
@@ -302,6 +309,13 @@ export const ingestWorkload: Workload = {
           value: events.length / singles[worst]!.seconds,
           unit: 'events/s',
           baseline: events.length / ports[worst]!,
+        }),
+        result({
+          workload: 'ingest',
+          metric: `HTTP ingest, one feeder asking for a summary answer (Prefer: return=minimal), best of ${ROUNDS}`,
+          value: events.length / minimal.seconds,
+          unit: 'events/s',
+          baseline: portRate,
         }),
         result({
           workload: 'ingest',
