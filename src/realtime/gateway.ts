@@ -526,16 +526,20 @@ export function attachLiveGateway(target: HttpServer | Server, deps: LiveGateway
     }
   };
 
+  /** Flushes these groups, then sends what the dirty subscriptions of their own still hold. */
+  const flushGroups = (groups: Set<FilterGroup>) => {
+    for (const group of [...groups]) flushGroup(group);
+    for (const sub of [...dirtySubs]) pump(sub);
+  };
+
   const onSlot = (slot: number) => {
     slotTimers[slot] = undefined;
-    for (const group of [...dirtyGroups[slot]!]) flushGroup(group);
-    for (const sub of [...dirtySubs]) pump(sub);
+    flushGroups(dirtyGroups[slot]!);
   };
 
   const onImmediate = () => {
     urgentScheduled = false;
-    for (const group of [...urgentGroups]) flushGroup(group);
-    for (const sub of [...dirtySubs]) pump(sub);
+    flushGroups(urgentGroups);
   };
 
   /** Arms the timer of a window slot for its next end (`windowSlots.ts`: why the slots are staggered). */
