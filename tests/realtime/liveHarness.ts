@@ -231,7 +231,6 @@ export async function openConsole(h: Harness, token: string | null = 'viewer-all
   return c;
 }
 
-/** The features the twin holds for a subscription's filter, as `layer:id` -> feature. */
 /**
  * Two consoles subscribed to the city's whole mobility layer, their snapshots received at `head`: one to
  * stall (`slow`), one whose arrival paces a test (`fast`). Closed with the harness's server if a step fails.
@@ -248,6 +247,7 @@ export async function fastAndSlowConsoles(h: Harness, head: bigint) {
   return { fast, slow, fv, sv };
 }
 
+/** The features the twin holds for a subscription's filter, as `layer:id` -> feature. */
 export function twinView(
   h: Harness,
   layers: Array<'mobility' | 'buildings' | 'grid'>,
